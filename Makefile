@@ -1,0 +1,65 @@
+# Backstock developer commands. `make run` and `make test` are all a new machine needs.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+PIP_INSTALL := $(VENV_PY) -m pip install --quiet --disable-pip-version-check
+
+PORT ?= 8000
+ARGS ?=
+
+# The first interpreter that really is 3.12 or newer. `python3.12` first: with pyenv the `python3`
+# shim follows .python-version, but elsewhere python3 may be an older system Python.
+PYTHON_OK := import sys; sys.exit(sys.version_info < (3, 12))
+ifndef PYTHON
+PYTHON := $(shell for candidate in python3.12 python3; do \
+	if $$candidate -c '$(PYTHON_OK)' >/dev/null 2>&1; then echo $$candidate; break; fi; \
+done)
+endif
+
+.PHONY: help run test lint format
+
+help:
+	@echo "make run    start the demo on http://127.0.0.1:$(PORT)/ (migrate, demo data, demo accounts)"
+	@echo "make test   run the test suite (ARGS=\"-k name\" to pass options to pytest)"
+	@echo "make lint   ruff check and ruff format --check"
+	@echo "make format ruff format and ruff check --fix"
+
+$(VENV_PY):
+	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c '$(PYTHON_OK)' >/dev/null 2>&1; then \
+		found=$$($(or $(PYTHON),python3) --version 2>&1 || echo "no $(or $(PYTHON),python3)"); \
+		echo "Backstock needs Python 3.12 or newer; found: $$found." >&2; \
+		echo "Install it (e.g. pyenv install 3.12) or point to it: make PYTHON=/path/to/python3.12" >&2; \
+		exit 1; \
+	fi
+	$(PYTHON) -m venv $(VENV)
+
+# Stamps live inside .venv, so deleting the venv also forgets what was installed in it. They are
+# newer than pyproject.toml until it changes, and only then does pip run again.
+$(VENV)/.installed: pyproject.toml | $(VENV_PY)
+	$(PIP_INSTALL) -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV_PY)
+	$(PIP_INSTALL) -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	@export DJANGO_DEBUG="$${DJANGO_DEBUG:-1}"; set -e; \
+	$(VENV_PY) manage.py migrate --no-input; \
+	$(VENV_PY) manage.py seed_demo; \
+	$(VENV_PY) manage.py demo_accounts; \
+	exec $(VENV_PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: $(VENV)/.installed-dev
+	$(VENV_PY) -m pytest $(ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
