@@ -1,0 +1,370 @@
+"""Read-only checks that the stored stock, orders and receipts agree with each other.
+
+`stock_discrepancies()` verifies DESIGN.md rules 1 and 2 on the live database, plus the bookkeeping
+those rules rest on: allocation history, receipts and order statuses. Each check is one set-based
+query (an aggregate, a join or a correlated subquery served by an index) that returns only the rows
+that are wrong, so the cost grows with the size of the tables, never with a query per row; on a
+healthy database every check returns nothing.
+
+This module reads the orders and suppliers models directly. That crosses the usual app boundary on
+purpose: it is a cross-app consistency check that writes nothing, and it must look at the rows
+themselves rather than at the selectors, whose job is to trust them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from orders.models import AllocationKind, OrderLine, SalesOrder, SalesOrderStatus
+from suppliers.models import PurchaseOrderLine, document_number
+
+from .models import StockLevel, StockMovement
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """One thing that does not add up: which check found it, on what, expected versus found."""
+
+    check: str
+    subject: str  # "WIDGET-1 @ LON", "SO-000012 WIDGET-1 (line 31)", "PO-000003 WIDGET-1", ...
+    expected: str
+    found: str
+
+    def __str__(self) -> str:
+        return f"{self.subject}: expected {self.expected}, found {self.found}"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    description: str
+    run: Callable[[], list[Discrepancy]]
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}" if number == 1 else f"{number} {word}s"
+
+
+def _level_subject(row: dict) -> str:
+    return f"{row['product__sku']} @ {row['warehouse__code']}"
+
+
+def _line_subject(row: dict) -> str:
+    return f"{document_number('SO', row['order_id'])} {row['product__sku']} (line {row['pk']})"
+
+
+LEVEL_FIELDS = ("pk", "product__sku", "warehouse__code", "on_hand", "allocated")
+
+
+def ledger_sum_mismatches() -> list[Discrepancy]:
+    """Rule 1: a level's on_hand equals the sum of its movements."""
+    rows = (
+        StockLevel.objects.annotate(
+            ledger=Coalesce(Sum("movements__quantity"), 0), movement_count=Count("movements")
+        )
+        .exclude(on_hand=F("ledger"))
+        .values(*LEVEL_FIELDS, "ledger", "movement_count")
+        .order_by("product__sku", "warehouse__code")
+    )
+    return [
+        Discrepancy(
+            check="ledger_sum",
+            subject=_level_subject(row),
+            expected=(
+                f"on hand {row['ledger']} "
+                f"(the sum of its {_count(row['movement_count'], 'movement')})"
+            ),
+            found=f"on hand {row['on_hand']}",
+        )
+        for row in rows
+    ]
+
+
+def ledger_balance_mismatches() -> list[Discrepancy]:
+    """Rule 1: the latest movement's balance_after is the level's on_hand."""
+    latest = StockMovement.objects.filter(level=OuterRef("pk")).order_by("-id")
+    rows = (
+        StockLevel.objects.annotate(last_balance=Subquery(latest.values("balance_after")[:1]))
+        # One index probe per level (level, -id). A level without movements compares on_hand with
+        # NULL, which is never true: those are ledger_sum's to report.
+        .exclude(on_hand=F("last_balance"))
+        .annotate(last_movement=Subquery(latest.values("pk")[:1]))
+        .values(*LEVEL_FIELDS, "last_balance", "last_movement")
+        .order_by("product__sku", "warehouse__code")
+    )
+    return [
+        Discrepancy(
+            check="ledger_balance",
+            subject=_level_subject(row),
+            expected=f"on hand {row['last_balance']} (balance after movement {row['last_movement']})",
+            found=f"on hand {row['on_hand']}",
+        )
+        for row in rows
+    ]
+
+
+def level_bound_violations() -> list[Discrepancy]:
+    """Rule 2: 0 ≤ allocated ≤ on_hand (and on_hand itself never negative)."""
+    rows = (
+        StockLevel.objects.filter(
+            Q(allocated__lt=0) | Q(on_hand__lt=0) | Q(allocated__gt=F("on_hand"))
+        )
+        .values(*LEVEL_FIELDS)
+        .order_by("product__sku", "warehouse__code")
+    )
+    return [
+        Discrepancy(
+            check="level_bounds",
+            subject=_level_subject(row),
+            expected="0 ≤ allocated ≤ on hand",
+            found=f"allocated {row['allocated']}, on hand {row['on_hand']}",
+        )
+        for row in rows
+    ]
+
+
+def level_allocation_mismatches() -> list[Discrepancy]:
+    """A level's allocated equals what the order lines for its product at its warehouse hold."""
+    held = (
+        OrderLine.objects.filter(
+            product_id=OuterRef("product_id"),
+            order__warehouse_id=OuterRef("warehouse_id"),
+            quantity_allocated__gt=0,
+        )
+        .order_by()
+        .values("product_id")
+        .annotate(total=Sum("quantity_allocated"))
+        .values("total")
+    )
+    # Only levels with something allocated, on the level or on a line, can disagree; naming them
+    # first keeps the per-level sum to the few rows where stock is actually committed.
+    committed = (
+        Q(allocated__gt=0)
+        | Q(allocated__lt=0)
+        | Q(product_id__in=OrderLine.objects.filter(quantity_allocated__gt=0).values("product_id"))
+    )
+    rows = (
+        StockLevel.objects.filter(committed)
+        .annotate(lines_allocated=Coalesce(Subquery(held, output_field=IntegerField()), 0))
+        .exclude(allocated=F("lines_allocated"))
+        .values(*LEVEL_FIELDS, "lines_allocated")
+        .order_by("product__sku", "warehouse__code")
+    )
+    return [
+        Discrepancy(
+            check="level_allocated",
+            subject=_level_subject(row),
+            expected=f"allocated {row['lines_allocated']} (the sum over its order lines)",
+            found=f"allocated {row['allocated']}",
+        )
+        for row in rows
+    ]
+
+
+def line_history_mismatches() -> list[Discrepancy]:
+    """A line's allocated equals the sum of its Allocation rows, and its shipped quantity the
+    units its shipment records took off."""
+    rows = (
+        OrderLine.objects.annotate(
+            history=Coalesce(Sum("allocations__quantity"), 0),
+            shipped_history=Coalesce(
+                Sum(
+                    "allocations__quantity",
+                    filter=Q(allocations__kind=AllocationKind.SHIPMENT),
+                ),
+                0,
+            ),
+        )
+        .filter(
+            ~Q(quantity_allocated=F("history"))
+            | ~Q(quantity_shipped=-F("shipped_history"))  # shipment rows are negative
+        )
+        .values(
+            "pk",
+            "order_id",
+            "product__sku",
+            "quantity_allocated",
+            "quantity_shipped",
+            "history",
+            "shipped_history",
+        )
+        .order_by("order_id", "pk")
+    )
+    found = []
+    for row in rows:
+        if row["quantity_allocated"] != row["history"]:
+            found.append(
+                Discrepancy(
+                    check="line_allocations",
+                    subject=_line_subject(row),
+                    expected=f"allocated {row['history']} (the sum of its allocation records)",
+                    found=f"allocated {row['quantity_allocated']}",
+                )
+            )
+        if row["quantity_shipped"] != -row["shipped_history"]:
+            found.append(
+                Discrepancy(
+                    check="line_allocations",
+                    subject=_line_subject(row),
+                    expected=f"shipped {-row['shipped_history']} (taken off by its shipment records)",
+                    found=f"shipped {row['quantity_shipped']}",
+                )
+            )
+    return found
+
+
+def line_bound_violations() -> list[Discrepancy]:
+    """Rule 2: allocated + shipped + cancelled ≤ ordered, none of them negative."""
+    rows = (
+        OrderLine.objects.filter(
+            Q(quantity_allocated__lt=0)
+            | Q(quantity_shipped__lt=0)
+            | Q(quantity_cancelled__lt=0)
+            | Q(
+                quantity_ordered__lt=F("quantity_allocated")
+                + F("quantity_shipped")
+                + F("quantity_cancelled")
+            )
+        )
+        .values(
+            "pk",
+            "order_id",
+            "product__sku",
+            "quantity_ordered",
+            "quantity_allocated",
+            "quantity_shipped",
+            "quantity_cancelled",
+        )
+        .order_by("order_id", "pk")
+    )
+    return [
+        Discrepancy(
+            check="line_bounds",
+            subject=_line_subject(row),
+            expected=f"allocated + shipped + cancelled ≤ ordered ({row['quantity_ordered']}), none negative",
+            found=(
+                f"allocated {row['quantity_allocated']}, shipped {row['quantity_shipped']}, "
+                f"cancelled {row['quantity_cancelled']}"
+            ),
+        )
+        for row in rows
+    ]
+
+
+def receipt_mismatches() -> list[Discrepancy]:
+    """A purchase order line's received quantity is the sum of the shipment lines against it."""
+    rows = (
+        PurchaseOrderLine.objects.annotate(
+            arrived=Coalesce(Sum("shipment_lines__quantity"), 0),
+            shipment_count=Count("shipment_lines"),
+        )
+        .exclude(quantity_received=F("arrived"))
+        .values(
+            "pk",
+            "purchase_order_id",
+            "product__sku",
+            "quantity_received",
+            "arrived",
+            "shipment_count",
+        )
+        .order_by("purchase_order_id", "pk")
+    )
+    return [
+        Discrepancy(
+            check="po_received",
+            subject=f"{document_number('PO', row['purchase_order_id'])} {row['product__sku']}",
+            expected=(
+                f"received {row['arrived']} "
+                f"(the sum of its {_count(row['shipment_count'], 'shipment line')})"
+            ),
+            found=f"received {row['quantity_received']}",
+        )
+        for row in rows
+    ]
+
+
+def order_status_mismatches() -> list[Discrepancy]:
+    """An order's status follows its lines (orders.services.common.status_for): waiting while any
+    line has a backorder, else ready while anything is allocated, else shipped if anything went
+    out, else cancelled."""
+    rows = (
+        SalesOrder.objects.annotate(
+            waiting_lines=Count("lines", filter=Q(lines__quantity_backordered__gt=0)),
+            allocated_lines=Count("lines", filter=Q(lines__quantity_allocated__gt=0)),
+            shipped_lines=Count("lines", filter=Q(lines__quantity_shipped__gt=0)),
+        )
+        .annotate(
+            expected_status=Case(
+                When(waiting_lines__gt=0, then=Value(SalesOrderStatus.BACKORDERED.value)),
+                When(allocated_lines__gt=0, then=Value(SalesOrderStatus.READY.value)),
+                When(shipped_lines__gt=0, then=Value(SalesOrderStatus.SHIPPED.value)),
+                default=Value(SalesOrderStatus.CANCELLED.value),
+                output_field=CharField(),
+            )
+        )
+        .exclude(status=F("expected_status"))
+        .values("pk", "status", "expected_status", "waiting_lines", "allocated_lines")
+        .order_by("pk")
+    )
+    return [
+        Discrepancy(
+            check="order_status",
+            subject=document_number("SO", row["pk"]),
+            expected=(
+                f"status {row['expected_status']} ({row['waiting_lines']} lines waiting, "
+                f"{row['allocated_lines']} with stock allocated)"
+            ),
+            found=f"status {row['status']}",
+        )
+        for row in rows
+    ]
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("ledger_sum", "on hand equals the sum of the level's movements", ledger_sum_mismatches),
+    Check(
+        "ledger_balance",
+        "the latest movement's balance after equals on hand",
+        ledger_balance_mismatches,
+    ),
+    Check("level_bounds", "0 ≤ allocated ≤ on hand", level_bound_violations),
+    Check(
+        "level_allocated",
+        "a level's allocated equals the sum over its order lines",
+        level_allocation_mismatches,
+    ),
+    Check(
+        "line_allocations",
+        "a line's allocated and shipped agree with its allocation records",
+        line_history_mismatches,
+    ),
+    Check("line_bounds", "allocated + shipped + cancelled ≤ ordered", line_bound_violations),
+    Check(
+        "po_received",
+        "a purchase order line's received equals its shipment lines",
+        receipt_mismatches,
+    ),
+    Check("order_status", "an order's status agrees with its lines", order_status_mismatches),
+)
+
+
+def stock_discrepancies() -> list[Discrepancy]:
+    """Everything that breaks rules 1–2 or the bookkeeping behind them; empty when consistent.
+    One query per check, whatever the size of the database."""
+    return [discrepancy for check in CHECKS for discrepancy in check.run()]

@@ -1,0 +1,147 @@
+"""Textbook replenishment formulas, kept free of the database so a planner can check them by hand.
+
+d is the mean daily demand, σd its sample standard deviation, L the lead time in days and σL the
+standard deviation of the lead time. Every result that a page shows carries the inputs it used.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+FORMULA_FIXED_LEAD_TIME = "z × σd × √L"
+FORMULA_VARIABLE_LEAD_TIME = "z × √(L × σd² + d² × σL²)"
+
+# Float noise (e.g. 26.000000000000004) must not push a ceiling up by a whole unit.
+_PRECISION = 9
+
+Number = int | float | Decimal
+
+
+@dataclass(frozen=True)
+class DemandStats:
+    mean: float
+    stdev: float
+    days: int
+
+
+@dataclass(frozen=True)
+class SafetyStockResult:
+    value: float
+    formula: str
+    inputs: dict[str, float] = field(default_factory=dict)
+
+
+def ceil_clean(value: float) -> int:
+    """Round up to a whole unit, ignoring float noise in the last digits."""
+    return math.ceil(round(value, _PRECISION))
+
+
+def demand_stats(daily: Sequence[int]) -> DemandStats:
+    """Mean and sample standard deviation of daily demand; the caller passes days without orders
+    as zeros. Fewer than two days give no spread (σd = 0)."""
+    values = [float(v) for v in daily]
+    if not values:
+        return DemandStats(mean=0.0, stdev=0.0, days=0)
+    mean = statistics.fmean(values)
+    stdev = statistics.stdev(values) if len(values) >= 2 else 0.0
+    return DemandStats(mean=mean, stdev=stdev, days=len(values))
+
+
+def z_for(service_level: Number) -> float:
+    """The standard normal quantile for a service level: 0.95 → 1.645."""
+    level = float(service_level)
+    if not 0 < level < 1:
+        raise ValueError("The service level must lie strictly between 0 and 1.")
+    return statistics.NormalDist().inv_cdf(level)
+
+
+def _non_negative(**values: Number) -> dict[str, float]:
+    cleaned = {}
+    for name, value in values.items():
+        number = float(value)
+        if math.isnan(number) or number < 0:
+            raise ValueError(f"{name} cannot be negative.")
+        cleaned[name] = number
+    return cleaned
+
+
+def safety_stock(
+    *, z: Number, d: Number, sigma_d: Number, lead_time: Number, sigma_lead_time: Number = 0
+) -> SafetyStockResult:
+    """SS = z × σd × √L; when the lead time itself varies (σL > 0), SS = z × √(L σd² + d² σL²)."""
+    v = _non_negative(d=d, sigma_d=sigma_d, lead_time=lead_time, sigma_lead_time=sigma_lead_time)
+    z = float(z)
+    inputs = {
+        "z": z,
+        "d": v["d"],
+        "sigma_d": v["sigma_d"],
+        "L": v["lead_time"],
+        "sigma_L": v["sigma_lead_time"],
+    }
+    if v["sigma_lead_time"] > 0:
+        variance = v["lead_time"] * v["sigma_d"] ** 2 + v["d"] ** 2 * v["sigma_lead_time"] ** 2
+        value = z * math.sqrt(variance)
+        formula = FORMULA_VARIABLE_LEAD_TIME
+    else:
+        value = z * v["sigma_d"] * math.sqrt(v["lead_time"])
+        formula = FORMULA_FIXED_LEAD_TIME
+    # A service level below 50 % gives a negative z; holding negative stock means nothing.
+    return SafetyStockResult(value=max(0.0, value), formula=formula, inputs=inputs)
+
+
+def reorder_point(
+    *, d: Number, lead_time: Number, safety_stock: Number, manual: Number | None = None
+) -> float:
+    """ROP = d × L + SS, or the manual reorder point when one is set."""
+    if manual is not None:
+        return float(manual)
+    v = _non_negative(d=d, lead_time=lead_time, safety_stock=safety_stock)
+    return v["d"] * v["lead_time"] + v["safety_stock"]
+
+
+def suggested_order_quantity(
+    *,
+    projected: Number,
+    rop: Number,
+    d: Number,
+    review_days: Number,
+    pack_size: int,
+    min_order_qty: int,
+) -> int:
+    """Nothing while projected stock is above the reorder point; otherwise enough to bring it up
+    to ROP + d × review period, rounded up to whole packs and to at least the minimum order
+    (itself rounded up to whole packs)."""
+    pack = max(1, int(pack_size or 1))
+    minimum = max(1, int(min_order_qty or 1))
+    if float(projected) > float(rop):
+        return 0
+    v = _non_negative(d=d, review_days=review_days)
+    shortfall = ceil_clean(float(rop) + v["d"] * v["review_days"] - float(projected))
+    if shortfall <= 0:
+        # At the reorder point with no demand to cover (e.g. ROP 0, nothing sold): buying the
+        # minimum would only add stock nobody asked for.
+        return 0
+    wanted = max(shortfall, minimum)
+    return -(-wanted // pack) * pack
+
+
+def eoq(
+    *,
+    annual_demand: Number | None,
+    ordering_cost: Number | None,
+    unit_cost: Number | None,
+    holding_rate: Number | None,
+) -> float | None:
+    """Economic order quantity √(2 D S / H) with H = unit cost × yearly holding rate; None when any
+    input is missing or zero (there is nothing to balance)."""
+    values = (annual_demand, ordering_cost, unit_cost, holding_rate)
+    if any(v is None for v in values):
+        return None
+    demand, order_cost, cost, rate = (float(v) for v in values)
+    if min(demand, order_cost, cost, rate) <= 0:
+        return None
+    return math.sqrt(2 * demand * order_cost / (cost * rate))

@@ -1,0 +1,35 @@
+"""Reads behind the reorder dashboard: suggestions per product × warehouse, KPIs and chart series.
+
+`suggestions` holds the per-level calculation, `kpis` the dashboard totals and histories; the
+formulas themselves are in `inventory.planning`.
+"""
+
+from .kpis import (
+    KPI_DEFINITIONS,
+    backordered_units_history,
+    reorder_kpis,
+    supplier_lead_time_chart,
+)
+from .suggestions import (
+    NO_DEMAND,
+    NO_SUPPLIER,
+    NOT_PREFERRED,
+    ReorderRow,
+    demand_window,
+    reorder_suggestions,
+    suggestions_for,
+)
+
+__all__ = [
+    "KPI_DEFINITIONS",
+    "NOT_PREFERRED",
+    "NO_DEMAND",
+    "NO_SUPPLIER",
+    "ReorderRow",
+    "backordered_units_history",
+    "demand_window",
+    "reorder_kpis",
+    "reorder_suggestions",
+    "suggestions_for",
+    "supplier_lead_time_chart",
+]

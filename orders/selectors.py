@@ -1,0 +1,260 @@
+"""Reads about orders: the backorder queue, ETAs for waiting lines and demand history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from .models import OPEN_ORDER_STATUSES, OrderLine, SalesOrder
+
+# Release order of the backorder queue: priority (high first), then placed time, then line id.
+QUEUE_ORDER = ("-order__priority", "order__placed_at", "order_id", "id")
+
+
+def waiting_lines() -> QuerySet[OrderLine]:
+    """Lines with a backorder, in queue order within each product × warehouse."""
+    return OrderLine.objects.filter(quantity_backordered__gt=0).order_by(*QUEUE_ORDER)
+
+
+def backorder_queue(*, product_id: int, warehouse_id: int) -> QuerySet[OrderLine]:
+    """Waiting lines of one product × warehouse in release order: priority, then age, then id."""
+    return (
+        waiting_lines()
+        .filter(product_id=product_id, order__warehouse_id=warehouse_id)
+        .select_related("order", "order__customer")
+    )
+
+
+def backorder_queues(
+    *, warehouse_id: int, product_ids: Iterable[int]
+) -> dict[int, list[OrderLine]]:
+    """The queues of several products at one warehouse in one query, keyed by product id."""
+    queues: dict[int, list[OrderLine]] = defaultdict(list)
+    lines = (
+        waiting_lines()
+        .filter(product_id__in=list(product_ids), order__warehouse_id=warehouse_id)
+        .select_related("order", "order__customer", "product")
+    )
+    for line in lines:
+        queues[line.product_id].append(line)
+    return queues
+
+
+def backorder_lines(
+    *,
+    warehouse_id: int | None = None,
+    product_id: int | None = None,
+    customer_id: int | None = None,
+) -> QuerySet[OrderLine]:
+    """All waiting lines across products, grouped by product × warehouse in queue order."""
+    lines = OrderLine.objects.filter(quantity_backordered__gt=0)
+    if warehouse_id:
+        lines = lines.filter(order__warehouse_id=warehouse_id)
+    if product_id:
+        lines = lines.filter(product_id=product_id)
+    if customer_id:
+        lines = lines.filter(order__customer_id=customer_id)
+    return lines.select_related("order", "order__customer", "order__warehouse", "product").order_by(
+        "product__sku", "order__warehouse__code", *QUEUE_ORDER
+    )
+
+
+def backordered_by_product(*, warehouse_id: int, product_ids: Iterable[int]) -> dict[int, int]:
+    """Units owed to the queue per product at one warehouse (rule 3's 'backordered')."""
+    rows = (
+        OrderLine.objects.filter(
+            quantity_backordered__gt=0,
+            order__warehouse_id=warehouse_id,
+            product_id__in=list(product_ids),
+        )
+        .values("product_id")
+        .annotate(total=Sum("quantity_backordered"))
+    )
+    return {row["product_id"]: row["total"] for row in rows}
+
+
+def backordered_subquery(
+    *, product_ref: str = "product_id", warehouse_ref: str = "warehouse_id"
+) -> Coalesce:
+    """Annotation: units backordered for the outer row's product × warehouse (0 when none)."""
+    total = (
+        OrderLine.objects.filter(
+            quantity_backordered__gt=0,
+            product_id=OuterRef(product_ref),
+            order__warehouse_id=OuterRef(warehouse_ref),
+        )
+        .order_by()
+        .values("product_id")
+        .annotate(total=Sum("quantity_backordered"))
+        .values("total")
+    )
+    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
+
+
+# --- ETA -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Eta:
+    """When enough stock is due to reach a waiting line.
+
+    state: "now" (stock is on the shelf, waiting for a release), "expected" (a purchase order due on
+    `date` covers it), "overdue" (the covering purchase order's expected date has passed), or
+    "none" (no supply ordered covers it).
+    """
+
+    state: str
+    date: dt.date | None = None
+    reference: str = ""
+
+    @property
+    def label(self) -> str:
+        if self.state == "now":
+            return "In stock – awaiting release"
+        if self.state == "expected":
+            return f"{self.date:%d %b %Y}"
+        if self.state == "overdue":
+            return f"Overdue (was due {self.date:%d %b %Y})"
+        return "No supply ordered"
+
+
+def line_etas(*, lines: Iterable[OrderLine], today: dt.date | None = None) -> dict[int, Eta]:
+    """ETA for each waiting line: walk each product × warehouse queue in release order against
+    free stock now and then open purchase order lines by expected date; three queries in all."""
+    from inventory.models import StockLevel
+    from suppliers.selectors import open_supply
+
+    today = today or timezone.localdate()
+    lines = list(lines)
+    pairs = {(line.product_id, line.order.warehouse_id) for line in lines}
+    if not pairs:
+        return {}
+    product_ids = {p for p, _ in pairs}
+    warehouse_ids = {w for _, w in pairs}
+
+    queues: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    queue_rows = (
+        waiting_lines()
+        .filter(product_id__in=product_ids, order__warehouse_id__in=warehouse_ids)
+        .values_list("id", "product_id", "order__warehouse_id", "quantity_backordered")
+    )
+    for line_id, product_id, warehouse_id, waiting in queue_rows:
+        if (product_id, warehouse_id) in pairs:
+            queues[(product_id, warehouse_id)].append((line_id, waiting))
+
+    free_now = {
+        (p, w): on_hand - allocated
+        for p, w, on_hand, allocated in StockLevel.objects.filter(
+            product_id__in=product_ids, warehouse_id__in=warehouse_ids
+        ).values_list("product_id", "warehouse_id", "on_hand", "allocated")
+    }
+    supply = open_supply(product_ids=product_ids, warehouse_ids=warehouse_ids)
+
+    etas: dict[int, Eta] = {}
+    for pair, queue in queues.items():
+        sources: list[tuple[str, dt.date | None, int, str]] = []
+        if free_now.get(pair, 0) > 0:
+            sources.append(("now", None, free_now[pair], ""))
+        for expected, outstanding, reference in supply.get(pair, []):
+            sources.append(
+                ("overdue" if expected < today else "expected", expected, outstanding, reference)
+            )
+        covered = 0
+        needed = 0
+        index = 0
+        for line_id, waiting in queue:
+            needed += waiting
+            while covered < needed and index < len(sources):
+                covered += sources[index][2]
+                index += 1
+            if covered >= needed:
+                state, date, _, reference = sources[index - 1]
+                etas[line_id] = Eta(state=state, date=date, reference=reference)
+            else:
+                etas[line_id] = Eta(state="none")
+    return etas
+
+
+# --- demand ------------------------------------------------------------------------------------
+
+
+def demand_history(
+    *, product_id: int, warehouse_id: int, days: int = 90, end: dt.date | None = None
+) -> list[tuple[dt.date, int]]:
+    """Units ordered per day (orders' placed date) over the window ending on `end`, including
+    days without orders as zero. Cancelled quantities are not demand."""
+    end = end or timezone.localdate()
+    start = end - dt.timedelta(days=days - 1)
+    totals = demand_by_day(
+        product_ids=[product_id], warehouse_id=warehouse_id, start=start, end=end
+    )
+    per_day = totals.get(product_id, {})
+    return [
+        (start + dt.timedelta(days=i), per_day.get(start + dt.timedelta(days=i), 0))
+        for i in range(days)
+    ]
+
+
+def demand_by_day(
+    *, product_ids: Iterable[int] | None, warehouse_id: int, start: dt.date, end: dt.date
+) -> dict[int, dict[dt.date, int]]:
+    """Units ordered per product per day at one warehouse between start and end inclusive."""
+    tz = timezone.get_current_timezone()
+    start_at = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
+    end_at = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    lines = OrderLine.objects.filter(
+        order__warehouse_id=warehouse_id,
+        order__placed_at__gte=start_at,
+        order__placed_at__lt=end_at,
+    )
+    if product_ids is not None:
+        lines = lines.filter(product_id__in=list(product_ids))
+    rows = (
+        lines.annotate(day=TruncDate("order__placed_at", tzinfo=tz))
+        .values("product_id", "day")
+        .annotate(units=Sum(F("quantity_ordered") - F("quantity_cancelled")))
+        .order_by()
+    )
+    result: dict[int, dict[dt.date, int]] = defaultdict(dict)
+    for row in rows:
+        if row["units"]:
+            result[row["product_id"]][row["day"]] = row["units"]
+    return result
+
+
+def open_orders() -> QuerySet[SalesOrder]:
+    return SalesOrder.objects.filter(status__in=OPEN_ORDER_STATUSES)
+
+
+def queue_position() -> Coalesce:
+    """Annotation: the line's 1-based place in its product × warehouse queue, counted over the
+    whole queue (not just the filtered rows), in release order: priority, placed time, order id."""
+    outer_priority = OuterRef("order__priority")
+    outer_placed = OuterRef("order__placed_at")
+    ahead = (
+        OrderLine.objects.filter(
+            quantity_backordered__gt=0,
+            product_id=OuterRef("product_id"),
+            order__warehouse_id=OuterRef("order__warehouse_id"),
+        )
+        .filter(
+            Q(order__priority__gt=outer_priority)
+            | Q(order__priority=outer_priority, order__placed_at__lt=outer_placed)
+            | Q(
+                order__priority=outer_priority,
+                order__placed_at=outer_placed,
+                order_id__lt=OuterRef("order_id"),
+            )
+        )
+        .order_by()
+        .values("product_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(ahead, output_field=IntegerField()), Value(0)) + 1

@@ -1,0 +1,272 @@
+"""Placing and cancelling customer orders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.utils import timezone
+
+from inventory.models import Product, Warehouse
+from inventory.services import (
+    acting_user,
+    id_int,
+    levels_lock,
+    levels_save,
+    quantity_clean,
+    reason_clean,
+    write_transaction,
+)
+
+from ..models import (
+    Allocation,
+    AllocationKind,
+    Customer,
+    OrderLine,
+    Priority,
+    SalesOrder,
+    SalesOrderStatus,
+)
+from ..selectors import backordered_by_product
+from .common import order_lookup, orders_lock, require_open, status_for, waiting
+
+MAX_LINES = 500
+
+
+@dataclass(frozen=True)
+class OrderLineInput:
+    product_id: int
+    quantity: int
+
+
+@dataclass
+class CancelResult:
+    order: SalesOrder
+    # Units freed per product: they belong to the queue now, so the caller offers a release.
+    freed: dict[int, int] = field(default_factory=dict)
+
+
+def customer_create(*, name, email: str = "") -> Customer:
+    """Create a customer; names are unique ignoring case."""
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name:
+        raise ValidationError("Give the customer a name.", code="required")
+    if Customer.objects.filter(name__iexact=name).exists():
+        raise ValidationError(
+            "A customer called %(name)s already exists.", code="duplicate", params={"name": name}
+        )
+    try:
+        return Customer.objects.create(name=name[:200], email=(email or "").strip())
+    except IntegrityError:
+        raise ValidationError(
+            "A customer called %(name)s already exists.", code="duplicate", params={"name": name}
+        ) from None
+
+
+def _lines_clean(lines: Sequence[OrderLineInput | tuple[int, int]]) -> list[OrderLineInput]:
+    if not lines:
+        raise ValidationError("An order needs at least one line.", code="no_lines")
+    if len(lines) > MAX_LINES:
+        raise ValidationError(
+            "An order can have at most %(max)s lines.",
+            code="too_many_lines",
+            params={"max": MAX_LINES},
+        )
+    cleaned: list[OrderLineInput] = []
+    seen: set[int] = set()
+    for raw in lines:
+        product_id, quantity = (
+            (raw.product_id, raw.quantity) if isinstance(raw, OrderLineInput) else raw
+        )
+        try:
+            product_id = id_int(product_id)
+        except (TypeError, ValueError):
+            raise ValidationError(
+                "Choose a product for every line.", code="unknown_product"
+            ) from None
+        if product_id in seen:
+            raise ValidationError(
+                "A product appears on two lines; put the whole quantity on one line.",
+                code="duplicate_product",
+            )
+        seen.add(product_id)
+        cleaned.append(OrderLineInput(product_id=product_id, quantity=quantity_clean(quantity)))
+    return cleaned
+
+
+@write_transaction
+def order_place(
+    *,
+    customer_id: int,
+    warehouse_id: int,
+    lines: Sequence[OrderLineInput | tuple[int, int]],
+    by,
+    priority: int = Priority.NORMAL,
+    customer_reference: str = "",
+    placed_at=None,
+) -> SalesOrder:
+    """Place an order: each line takes only stock not owed to the queue (rule 3), the rest is
+    backordered and joins the queue behind everyone already waiting.
+
+    `placed_at` exists for loading history (demo data, migrations from another system): a past
+    time puts the backorder at that point of the queue, so pages and imports never pass it."""
+    cleaned = _lines_clean(lines)
+    if priority not in Priority.values:
+        raise ValidationError("Choose a priority from the list.", code="bad_priority")
+    try:
+        customer = Customer.objects.get(pk=customer_id, is_active=True)
+    except (Customer.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise ValidationError("Choose an active customer.", code="unknown_customer") from None
+    try:
+        warehouse = Warehouse.objects.get(pk=warehouse_id, is_active=True)
+    except (Warehouse.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise ValidationError("Choose an active warehouse.", code="unknown_warehouse") from None
+    product_ids = [line.product_id for line in cleaned]
+    active = set(
+        Product.objects.filter(pk__in=product_ids, is_active=True).values_list("pk", flat=True)
+    )
+    if len(active) != len(product_ids):
+        raise ValidationError(
+            "An order line names an unknown or inactive product.", code="unknown_product"
+        )
+
+    levels = levels_lock(pairs=[(pid, warehouse.pk) for pid in product_ids])
+    owed = backordered_by_product(warehouse_id=warehouse.pk, product_ids=product_ids)
+
+    order = SalesOrder(
+        customer=customer,
+        warehouse=warehouse,
+        priority=priority,
+        customer_reference=(customer_reference or "")[:60],
+        placed_at=placed_at or timezone.now(),
+        created_by=acting_user(by),
+    )
+    new_lines = []
+    changed = []
+    for item in cleaned:
+        level = levels[(item.product_id, warehouse.pk)]
+        free = max(0, level.available - owed.get(item.product_id, 0))
+        take = min(item.quantity, free)
+        if take:
+            level.allocated += take
+            changed.append(level)
+        new_lines.append(
+            OrderLine(
+                product_id=item.product_id, quantity_ordered=item.quantity, quantity_allocated=take
+            )
+        )
+    order.status = status_for(new_lines)
+    order.save()
+    for line in new_lines:
+        line.order = order
+    OrderLine.objects.bulk_create(new_lines)
+    user = acting_user(by)
+    Allocation.objects.bulk_create(
+        [
+            Allocation(
+                line=line,
+                quantity=line.quantity_allocated,
+                kind=AllocationKind.PLACEMENT,
+                reason=f"Free stock when {order.number} was placed",
+                created_by=user,
+            )
+            for line in new_lines
+            if line.quantity_allocated
+        ]
+    )
+    levels_save(levels=changed, fields=["allocated"])
+    return order
+
+
+def _free_lines(
+    lines: Iterable[OrderLine], *, reason: str, by, levels
+) -> tuple[list[Allocation], dict[int, int]]:
+    """Cancel everything not yet shipped on the lines, returning allocations to stock."""
+    history = []
+    freed: dict[int, int] = {}
+    user = acting_user(by)
+    for line in lines:
+        if line.quantity_allocated:
+            level = levels[(line.product_id, line.order.warehouse_id)]
+            level.allocated -= line.quantity_allocated
+            freed[line.product_id] = freed.get(line.product_id, 0) + line.quantity_allocated
+            history.append(
+                Allocation(
+                    line=line,
+                    quantity=-line.quantity_allocated,
+                    kind=AllocationKind.CANCELLATION,
+                    reason=reason,
+                    created_by=user,
+                )
+            )
+        line.quantity_cancelled += line.quantity_allocated + waiting(line)
+        line.quantity_allocated = 0
+        line.cancel_reason = reason
+    return history, freed
+
+
+@write_transaction
+def order_cancel(*, order_id: int, reason, by) -> CancelResult:
+    """Cancel an open order: its allocations are freed and belong to the queue (rule 6)."""
+    reason = reason_clean(reason)
+    key = order_lookup(order_id)
+    product_ids = list(
+        OrderLine.objects.filter(order_id=key.pk).values_list("product_id", flat=True)
+    )
+    levels = levels_lock(pairs=[(pid, key.warehouse_id) for pid in product_ids])
+    order = orders_lock([key.pk])[key.pk]
+    require_open(order, "cancelled")
+    lines = list(order.lines.all())
+    for line in lines:
+        line.order = order
+    open_lines = [line for line in lines if line.quantity_allocated or waiting(line)]
+    history, freed = _free_lines(open_lines, reason=reason, by=by, levels=levels)
+    OrderLine.objects.bulk_update(
+        open_lines, ["quantity_allocated", "quantity_cancelled", "cancel_reason"]
+    )
+    Allocation.objects.bulk_create(history)
+    levels_save(levels=[levels[(pid, order.warehouse_id)] for pid in freed], fields=["allocated"])
+    order.status = status_for(lines)
+    if order.status == SalesOrderStatus.CANCELLED:
+        order.cancelled_at = timezone.now()
+    order.cancel_reason = reason
+    order.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+    return CancelResult(order=order, freed=freed)
+
+
+@write_transaction
+def order_line_cancel(*, line_id: int, reason, by) -> CancelResult:
+    """Cancel what is still open on one line (the customer gave up); its allocation goes back to
+    the queue (rule 6), and the order's status follows its remaining lines."""
+    reason = reason_clean(reason)
+    try:
+        key = (
+            OrderLine.objects.select_related("order")
+            .only("pk", "product_id", "order__warehouse_id")
+            .get(pk=line_id)
+        )
+    except (OrderLine.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise ValidationError("That order line does not exist.", code="unknown_line") from None
+    levels = levels_lock(pairs=[(key.product_id, key.order.warehouse_id)])
+    order = orders_lock([key.order_id])[key.order_id]
+    require_open(order, "changed")
+    lines = list(order.lines.all())
+    line = next(line for line in lines if line.pk == key.pk)
+    line.order = order
+    if not (line.quantity_allocated or waiting(line)):
+        raise ValidationError("Nothing is left open on this line to cancel.", code="line_closed")
+    history, freed = _free_lines([line], reason=reason, by=by, levels=levels)
+    line.save(update_fields=["quantity_allocated", "quantity_cancelled", "cancel_reason"])
+    Allocation.objects.bulk_create(history)
+    if freed:
+        levels_save(levels=[levels[(line.product_id, order.warehouse_id)]], fields=["allocated"])
+    order.status = status_for(lines)
+    fields = ["status"]
+    if order.status == SalesOrderStatus.CANCELLED:
+        order.cancelled_at = timezone.now()
+        order.cancel_reason = reason
+        fields += ["cancelled_at", "cancel_reason"]
+    order.save(update_fields=fields)
+    return CancelResult(order=order, freed=freed)

@@ -1,0 +1,457 @@
+"""Releasing arrived or freed stock to the backorder queue as one reviewed batch (rule 4).
+
+`release_propose` is read-only: it lays out, per product, which waiting lines would get how much in
+queue order and why, and fingerprints the state it looked at (free stock and the queue). Staff
+review and change the plan; `release_confirm` locks the stock levels, recomputes the fingerprint and
+applies the reviewed decisions all together, or nothing at all if anything moved in between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from inventory.models import StockLevel, Warehouse
+from inventory.services import (
+    acting_user,
+    id_int,
+    levels_lock,
+    levels_save,
+    quantity_clean,
+    reason_clean,
+    write_transaction,
+)
+
+from ..models import (
+    Allocation,
+    AllocationKind,
+    OrderLine,
+    Priority,
+    Release,
+    SalesOrder,
+    SalesOrderStatus,
+)
+from ..selectors import backorder_queues
+from .common import notify_ready_after_commit, orders_lock, status_for, waiting
+
+MAX_PRODUCTS = 1000
+
+
+class StalePlanError(ValidationError):
+    """The stock or the queue changed after the plan was proposed; nothing was applied."""
+
+
+@dataclass
+class ReleaseLineProposal:
+    line_id: int
+    order_id: int
+    order_number: str
+    customer: str
+    priority: int
+    placed_at: dt.datetime
+    waiting: int
+    position: int  # 1-based place in the queue
+    quantity: int = 0  # proposed units
+    moved_up_reason: str = ""
+
+    @property
+    def priority_label(self) -> str:
+        return Priority(self.priority).label
+
+    @property
+    def waiting_days(self) -> int:
+        return (timezone.localdate() - timezone.localtime(self.placed_at).date()).days
+
+    @property
+    def reason(self) -> str:
+        """Why this line is where it is and gets what it gets, in words staff can check."""
+        if self.moved_up_reason:
+            why = f"Moved up from position {self.position}: {self.moved_up_reason}"
+        else:
+            why = (
+                f"Position {self.position}: {self.priority_label.lower()} priority, waiting since "
+                f"{timezone.localtime(self.placed_at):%d %b %Y} ({self.waiting_days} days)"
+            )
+        if self.quantity >= self.waiting:
+            gets = f"gets all {self.waiting} waiting"
+        elif self.quantity:
+            gets = f"gets {self.quantity} of {self.waiting}: the stock runs out"
+        else:
+            gets = "gets nothing: the stock runs out before this line"
+        return f"{why} — {gets}."
+
+
+@dataclass
+class ProductRelease:
+    product_id: int
+    sku: str
+    name: str
+    on_hand: int
+    allocated: int
+    lines: list[ReleaseLineProposal] = field(default_factory=list)
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.allocated
+
+    @property
+    def to_release(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @property
+    def left_over(self) -> int:
+        return self.available - self.to_release
+
+    @property
+    def waiting(self) -> int:
+        return sum(line.waiting for line in self.lines)
+
+
+@dataclass
+class ReleasePlan:
+    warehouse_id: int
+    shipment_id: int | None
+    products: list[ProductRelease]
+    fingerprint: str
+
+    @property
+    def product_ids(self) -> list[int]:
+        return [p.product_id for p in self.products]
+
+    @property
+    def has_work(self) -> bool:
+        return any(p.to_release for p in self.products)
+
+
+@dataclass(frozen=True)
+class ReleaseDecision:
+    line_id: int
+    quantity: int
+    moved_up_reason: str = ""
+
+
+@dataclass
+class ReleaseResult:
+    release: Release
+    units: int
+    ready_orders: list[SalesOrder]
+
+
+def _fingerprint(
+    warehouse_id: int,
+    product_ids: list[int],
+    levels: Mapping[int, StockLevel],
+    queues: Mapping[int, list[OrderLine]],
+) -> str:
+    """What a plan depends on: free stock per product and each waiting line with its backorder."""
+    state = [
+        [
+            pid,
+            levels[pid].available if pid in levels else 0,
+            [[line.pk, waiting(line)] for line in queues.get(pid, [])],
+        ]
+        for pid in product_ids
+    ]
+    payload = json.dumps([warehouse_id, state], separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _product_ids_clean(product_ids: Iterable) -> list[int]:
+    try:
+        ids = sorted({id_int(pid) for pid in product_ids})
+    except (TypeError, ValueError):
+        raise ValidationError("Choose products from the list.", code="unknown_product") from None
+    if not ids:
+        raise ValidationError("Choose at least one product to release.", code="no_products")
+    if len(ids) > MAX_PRODUCTS:
+        raise ValidationError(
+            "Release at most %(max)s products at once.",
+            code="too_many",
+            params={"max": MAX_PRODUCTS},
+        )
+    return ids
+
+
+def _warehouse_clean(warehouse_id) -> int:
+    try:
+        return Warehouse.objects.only("pk").get(pk=warehouse_id).pk
+    except (Warehouse.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise ValidationError("That warehouse does not exist.", code="unknown_warehouse") from None
+
+
+def _plan_build(
+    *,
+    warehouse_id: int,
+    product_ids: list[int],
+    shipment_id: int | None,
+    levels: Mapping[int, StockLevel],
+    queues: Mapping[int, list[OrderLine]],
+    moved_up: Mapping[int, str],
+) -> ReleasePlan:
+    products = []
+    for pid in product_ids:
+        level = levels.get(pid)
+        queue = queues.get(pid, [])
+        if level is None and not queue:
+            continue
+        sample = level.product if level is not None else queue[0].product
+        entry = ProductRelease(
+            product_id=pid,
+            sku=sample.sku,
+            name=sample.name,
+            on_hand=level.on_hand if level else 0,
+            allocated=level.allocated if level else 0,
+        )
+        proposals = [
+            ReleaseLineProposal(
+                line_id=line.pk,
+                order_id=line.order_id,
+                order_number=line.order.number,
+                customer=line.order.customer.name,
+                priority=line.order.priority,
+                placed_at=line.order.placed_at,
+                waiting=waiting(line),
+                position=position,
+                moved_up_reason=moved_up.get(line.pk, ""),
+            )
+            for position, line in enumerate(queue, start=1)
+        ]
+        # Lines staff moved up go first, in the order they were moved; the rest keep queue order.
+        ahead = sorted(
+            (p for p in proposals if p.moved_up_reason),
+            key=lambda p: list(moved_up).index(p.line_id),
+        )
+        entry.lines = ahead + [p for p in proposals if not p.moved_up_reason]
+        free = max(0, entry.available)
+        for proposal in entry.lines:
+            proposal.quantity = min(proposal.waiting, free)
+            free -= proposal.quantity
+        products.append(entry)
+    return ReleasePlan(
+        warehouse_id=warehouse_id,
+        shipment_id=shipment_id,
+        products=products,
+        fingerprint=_fingerprint(warehouse_id, product_ids, levels, queues),
+    )
+
+
+def _moved_up_clean(moved_up: Mapping) -> dict[int, str]:
+    cleaned = {}
+    for key, reason in moved_up.items():
+        try:
+            line_id = id_int(key)
+        except (TypeError, ValueError):
+            raise ValidationError("Unknown order line moved up.", code="unknown_line") from None
+        cleaned[line_id] = reason_clean(reason, field="reason for moving up")
+    return cleaned
+
+
+def release_propose(
+    *,
+    warehouse_id: int,
+    product_ids: Iterable[int],
+    shipment_id: int | None = None,
+    moved_up: Mapping[int, str] | None = None,
+) -> ReleasePlan:
+    """Propose, per product, which waiting lines get how much of the free stock in queue order
+    (rule 4), with the reason for each line. Reads only; three queries whatever the size."""
+    warehouse_id = _warehouse_clean(warehouse_id)
+    ids = _product_ids_clean(product_ids)
+    levels = {
+        level.product_id: level
+        for level in StockLevel.objects.filter(
+            warehouse_id=warehouse_id, product_id__in=ids
+        ).select_related("product")
+    }
+    queues = backorder_queues(warehouse_id=warehouse_id, product_ids=ids)
+    return _plan_build(
+        warehouse_id=warehouse_id,
+        product_ids=ids,
+        shipment_id=shipment_id,
+        levels=levels,
+        queues=queues,
+        moved_up=_moved_up_clean(moved_up or {}),
+    )
+
+
+def _decisions_clean(decisions: Sequence[ReleaseDecision | Mapping]) -> list[ReleaseDecision]:
+    cleaned, seen = [], set()
+    for raw in decisions:
+        if isinstance(raw, Mapping):
+            raw = ReleaseDecision(
+                line_id=raw.get("line_id"),
+                quantity=raw.get("quantity"),
+                moved_up_reason=raw.get("moved_up_reason", ""),
+            )
+        try:
+            line_id = id_int(raw.line_id)
+        except (TypeError, ValueError):
+            raise ValidationError(
+                "Unknown order line in the release.", code="unknown_line"
+            ) from None
+        if line_id in seen:
+            raise ValidationError("A line appears twice in the release.", code="duplicate_line")
+        seen.add(line_id)
+        cleaned.append(
+            ReleaseDecision(
+                line_id=line_id,
+                quantity=quantity_clean(raw.quantity, field="quantity to release", allow_zero=True),
+                moved_up_reason=reason_clean(
+                    raw.moved_up_reason, required=False, field="reason for moving up"
+                ),
+            )
+        )
+    return cleaned
+
+
+@write_transaction
+def release_confirm(
+    *,
+    warehouse_id: int,
+    product_ids: Iterable[int],
+    fingerprint: str,
+    decisions: Sequence[ReleaseDecision | Mapping],
+    by,
+    shipment_id: int | None = None,
+    note: str = "",
+) -> ReleaseResult:
+    """Apply a reviewed release all together or not at all.
+
+    Locks the products' stock levels, then checks that free stock and the queue are exactly what the
+    plan saw (otherwise StalePlanError and nothing changes), that every line gets at most what it
+    waits for, that no product gives more than it has free, and that any line placed ahead of an
+    earlier one carries a written reason (rule 4). Orders that become fully allocated turn ready to
+    ship and their customers are notified after commit."""
+    warehouse_id = _warehouse_clean(warehouse_id)
+    ids = _product_ids_clean(product_ids)
+    cleaned = _decisions_clean(decisions)
+    note = reason_clean(note, required=False, field="note")
+    if shipment_id is not None:
+        from suppliers.selectors import shipment_warehouse_id
+
+        if shipment_warehouse_id(shipment_id=shipment_id) != warehouse_id:
+            raise ValidationError(
+                "That shipment was not received at this warehouse.", code="unknown_shipment"
+            )
+    if not any(d.quantity for d in cleaned):
+        raise ValidationError("Nothing to release: every line is at 0.", code="nothing_to_release")
+
+    locked = levels_lock(pairs=[(pid, warehouse_id) for pid in ids])
+    levels = {pid: level for (pid, _), level in locked.items()}
+    queues = backorder_queues(warehouse_id=warehouse_id, product_ids=ids)
+    if _fingerprint(warehouse_id, ids, levels, queues) != fingerprint:
+        raise StalePlanError(
+            "The stock or the queue changed while you were reviewing (someone else placed, shipped, "
+            "cancelled or released). Nothing was applied. Here is the fresh proposal.",
+            code="stale_plan",
+        )
+
+    lines = {line.pk: line for queue in queues.values() for line in queue}
+    position = {line.pk: n for queue in queues.values() for n, line in enumerate(queue)}
+    per_product: dict[int, list[ReleaseDecision]] = {}
+    for decision in cleaned:
+        line = lines.get(decision.line_id)
+        if line is None:
+            raise ValidationError(
+                "An order line in the release is not waiting for these products.",
+                code="unknown_line",
+            )
+        if decision.quantity > waiting(line):
+            raise ValidationError(
+                "%(number)s waits for %(waiting)s of %(sku)s; it cannot get %(qty)s.",
+                code="over_waiting",
+                params={
+                    "number": line.order.number,
+                    "waiting": waiting(line),
+                    "sku": line.product.sku,
+                    "qty": decision.quantity,
+                },
+            )
+        per_product.setdefault(line.product_id, []).append(decision)
+
+    for pid, chosen in per_product.items():
+        level = levels[pid]
+        total = sum(d.quantity for d in chosen)
+        if total > level.available:
+            raise ValidationError(
+                "Only %(free)s of %(sku)s are free; the release gives out %(total)s.",
+                code="over_available",
+                params={"free": level.available, "sku": level.product.sku, "total": total},
+            )
+        # A line listed before one that is earlier in the queue has been moved up: it needs a reason.
+        later_min = None
+        for decision in reversed(chosen):
+            pos = position[decision.line_id]
+            if (
+                later_min is not None
+                and pos > later_min
+                and decision.quantity
+                and not decision.moved_up_reason
+            ):
+                raise ValidationError(
+                    "%(number)s was moved ahead of earlier orders; give a reason for moving it up.",
+                    code="reason_required",
+                    params={"number": lines[decision.line_id].order.number},
+                )
+            later_min = pos if later_min is None else min(later_min, pos)
+
+    user = acting_user(by)
+    release = Release.objects.create(
+        warehouse_id=warehouse_id, shipment_id=shipment_id, note=note, created_by=user
+    )
+    history, changed_lines, changed_levels = [], [], {}
+    for decision in cleaned:
+        if not decision.quantity:
+            continue
+        line = lines[decision.line_id]
+        line.quantity_allocated += decision.quantity
+        level = levels[line.product_id]
+        level.allocated += decision.quantity
+        changed_levels[level.pk] = level
+        changed_lines.append(line)
+        reason = (
+            f"Moved up: {decision.moved_up_reason}"
+            if decision.moved_up_reason
+            else f"Queue position {position[decision.line_id] + 1}"
+        )
+        history.append(
+            Allocation(
+                line=line,
+                quantity=decision.quantity,
+                kind=AllocationKind.RELEASE,
+                release=release,
+                shipment_id=shipment_id,
+                reason=reason[:255],
+                created_by=user,
+            )
+        )
+    Allocation.objects.bulk_create(history)
+    OrderLine.objects.bulk_update(changed_lines, ["quantity_allocated"])
+    levels_save(levels=changed_levels.values(), fields=["allocated"])
+
+    # Status of the touched orders: lock them (after the levels), then look at all their lines.
+    orders = orders_lock({line.order_id for line in changed_lines})
+    updated = {line.pk: line for line in changed_lines}
+    order_lines: dict[int, list[OrderLine]] = {}
+    for line in OrderLine.objects.filter(order_id__in=list(orders)):
+        order_lines.setdefault(line.order_id, []).append(updated.get(line.pk, line))
+    ready, status_changed = [], []
+    for order_id, order in orders.items():
+        new_status = status_for(order_lines[order_id])
+        if new_status != order.status:
+            if new_status == SalesOrderStatus.READY:
+                ready.append(order)
+            order.status = new_status
+            status_changed.append(order)
+    if status_changed:
+        SalesOrder.objects.bulk_update(status_changed, ["status"])
+    notify_ready_after_commit(order.pk for order in ready)
+    return ReleaseResult(
+        release=release, units=sum(d.quantity for d in cleaned), ready_orders=ready
+    )

@@ -1,0 +1,293 @@
+"""One order: detail, create (with SKU lookup), ship, cancel, cancel a line; new customers."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.generic import DetailView
+
+from inventory.models import Product
+from inventory.ui import OnceTokenMixin, form_add_service_error
+
+from ..forms import (
+    CancelForm,
+    CreateCustomerForm,
+    OrderLineFormSet,
+    PlaceOrderForm,
+    ShipOrderForm,
+)
+from ..models import Allocation, OrderLine, SalesOrder
+from ..selectors import line_etas
+from ..services import (
+    customer_create,
+    order_cancel,
+    order_line_cancel,
+    order_place,
+    order_ship,
+)
+from .common import ONCE_TOKEN_RE, _plural, _release_offer
+
+
+class OrderDetailView(PermissionRequiredMixin, DetailView):
+    permission_required = "orders.view_salesorder"
+    queryset = SalesOrder.objects.select_related("customer", "warehouse", "created_by")
+    template_name = "orders/salesorder_detail.html"
+    context_object_name = "order"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        order = self.object
+        lines = list(order.lines.select_related("product"))
+        etas = line_etas(lines=[line for line in lines if line.quantity_backordered > 0])
+        for line in lines:
+            line.eta = etas.get(line.pk)
+        context["lines"] = lines
+        context["allocations"] = (
+            Allocation.objects.filter(line__order=order)
+            .select_related("line__product", "release", "shipment", "created_by")
+            .order_by("created_at", "id")
+        )
+        context["can_ship"] = order.is_open and any(line.quantity_allocated for line in lines)
+        return context
+
+
+class OrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
+    permission_required = "orders.add_salesorder"
+    template_name = "orders/salesorder_form.html"
+
+    def get(self, request):
+        initial = {}
+        customer = request.GET.get("customer", "")
+        if customer.isdigit() and len(customer) < 19:
+            initial["customer"] = int(customer)
+        form = PlaceOrderForm(initial=initial)
+        formset = OrderLineFormSet(prefix="lines")
+        return self.render(form, formset, self.once_token_new())
+
+    def post(self, request):
+        token = request.POST.get("once_token", "")
+        token_ok = bool(ONCE_TOKEN_RE.fullmatch(token))
+        if token_ok and (placed_url := self.once_token_seen(token)):
+            messages.info(request, "This order was already placed; nothing was placed twice.")
+            return redirect(placed_url)
+        form = PlaceOrderForm(request.POST)
+        formset = OrderLineFormSet(request.POST, prefix="lines")
+        valid = form.is_valid() and formset.is_valid()
+        if not token_ok:
+            token = self.once_token_new()
+            form.add_error(None, "This form was incomplete; check the order and submit it again.")
+        elif valid:
+            data = form.cleaned_data
+            try:
+                order = order_place(
+                    customer_id=data["customer"].pk,
+                    warehouse_id=data["warehouse"].pk,
+                    lines=formset.lines(),
+                    by=request.user,
+                    priority=data["priority"],
+                    customer_reference=data["customer_reference"],
+                )
+            except ValidationError as error:
+                form_add_service_error(form, error)
+            else:
+                self.once_token_use(token, order.get_absolute_url())
+                placed = list(order.lines.all())
+                waiting = sum(1 for line in placed if line.quantity_backordered > 0)
+                served = len(placed) - waiting
+                messages.success(
+                    request,
+                    f"{order.number} placed: {_plural(served, 'line')} allocated, "
+                    f"{waiting} backordered.",
+                )
+                return redirect(order)
+        return self.render(form, formset, token)
+
+    def render(self, form, formset, token):
+        return render(
+            self.request,
+            self.template_name,
+            {"form": form, "formset": formset, "once_token": token},
+        )
+
+
+class ProductLookupView(PermissionRequiredMixin, View):
+    """htmx: the SKUs matching what the user has typed, as <option>s for the form's datalist."""
+
+    permission_required = "orders.add_salesorder"
+
+    def get(self, request):
+        query = request.GET.get("q", "").strip()[:40]
+        products = []
+        if query:
+            products = Product.objects.filter(is_active=True).filter(
+                Q(sku__istartswith=query) | Q(name__icontains=query)
+            )[:20]
+        return render(request, "orders/_sku_options.html", {"products": products})
+
+
+class OrderActionView(PermissionRequiredMixin, View):
+    """An action on one open order: GET shows the form, POST calls one service."""
+
+    template_name = ""
+
+    def get_order(self, pk):
+        return get_object_or_404(SalesOrder.objects.select_related("customer", "warehouse"), pk=pk)
+
+    def closed(self, order):
+        messages.error(
+            self.request, f"{order.number} is {order.get_status_display().lower()}; nothing to do."
+        )
+        return redirect(order)
+
+    def render(self, order, form, **extra):
+        return render(self.request, self.template_name, {"order": order, "form": form, **extra})
+
+
+class OrderShipView(OrderActionView):
+    permission_required = "orders.ship_salesorder"
+    template_name = "orders/salesorder_ship_form.html"
+
+    def get(self, request, pk):
+        order = self.get_order(pk)
+        if not order.is_open:
+            return self.closed(order)
+        lines = list(order.lines.select_related("product"))
+        return self.render(order, ShipOrderForm(lines=lines), lines=lines)
+
+    def post(self, request, pk):
+        order = self.get_order(pk)
+        lines = list(order.lines.select_related("product"))
+        form = ShipOrderForm(request.POST, lines=lines)
+        ship_all = "ship_all" in request.POST
+        if ship_all or form.is_valid():
+            try:
+                shipped = order_ship(
+                    order_id=order.pk,
+                    by=request.user,
+                    quantities=None if ship_all else form.quantities(),
+                )
+            except ValidationError as error:
+                form.is_valid()
+                form_add_service_error(form, error)
+            else:
+                units = sum(line.quantity_shipped for line in shipped.lines.all()) - sum(
+                    line.quantity_shipped for line in lines
+                )
+                messages.success(
+                    request,
+                    f"Shipped {_plural(units, 'unit')} on {shipped.number}; "
+                    f"it is now {shipped.get_status_display().lower()}.",
+                )
+                return redirect(shipped)
+        return self.render(order, form, lines=lines)
+
+
+class OrderCancelView(OrderActionView):
+    permission_required = "orders.cancel_salesorder"
+    template_name = "orders/salesorder_cancel_form.html"
+
+    def get(self, request, pk):
+        order = self.get_order(pk)
+        if not order.is_open:
+            return self.closed(order)
+        return self.render(order, CancelForm())
+
+    def post(self, request, pk):
+        order = self.get_order(pk)
+        form = CancelForm(request.POST)
+        if form.is_valid():
+            try:
+                result = order_cancel(
+                    order_id=order.pk, reason=form.cleaned_data["reason"], by=request.user
+                )
+            except ValidationError as error:
+                form_add_service_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    format_html(
+                        "{} cancelled.{}", order.number, _release_offer(result, order.warehouse_id)
+                    ),
+                )
+                return redirect(result.order)
+        return self.render(order, form)
+
+
+class OrderLineCancelView(PermissionRequiredMixin, View):
+    """Cancel what is still open on one line (the customer gave up waiting)."""
+
+    permission_required = "orders.cancel_salesorder"
+    template_name = "orders/orderline_cancel_form.html"
+
+    def get_line(self, pk):
+        return get_object_or_404(
+            OrderLine.objects.select_related("order__customer", "order__warehouse", "product"),
+            pk=pk,
+        )
+
+    def next_url(self, line):
+        candidate = self.request.POST.get("next") or self.request.GET.get("next") or ""
+        if url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={self.request.get_host()}, require_https=False
+        ) and candidate.startswith("/"):
+            return candidate
+        return line.order.get_absolute_url()
+
+    def get(self, request, pk):
+        line = self.get_line(pk)
+        return self.render(line, CancelForm())
+
+    def post(self, request, pk):
+        line = self.get_line(pk)
+        form = CancelForm(request.POST)
+        if form.is_valid():
+            try:
+                result = order_line_cancel(
+                    line_id=line.pk, reason=form.cleaned_data["reason"], by=request.user
+                )
+            except ValidationError as error:
+                form_add_service_error(form, error)
+            else:
+                offer = _release_offer(result, line.order.warehouse_id)
+                messages.success(
+                    request,
+                    format_html(
+                        "{} on {} cancelled.{}", line.product.sku, line.order.number, offer
+                    ),
+                )
+                return redirect(self.next_url(line))
+        return self.render(line, form)
+
+    def render(self, line, form):
+        context = {"line": line, "order": line.order, "form": form, "next": self.next_url(line)}
+        return render(self.request, self.template_name, context)
+
+
+class CustomerCreateView(PermissionRequiredMixin, View):
+    permission_required = "orders.add_customer"
+    template_name = "orders/customer_form.html"
+
+    def get(self, request):
+        return render(request, self.template_name, {"form": CreateCustomerForm()})
+
+    def post(self, request):
+        form = CreateCustomerForm(request.POST)
+        if form.is_valid():
+            try:
+                customer = customer_create(**form.cleaned_data)
+            except ValidationError as error:
+                form_add_service_error(form, error)
+            else:
+                messages.success(request, f"Customer {customer.name} added.")
+                return redirect(f"{reverse('orders:order-create')}?customer={customer.pk}")
+        return render(request, self.template_name, {"form": form})
+
+
+# --- CSV import --------------------------------------------------------------------------------

@@ -1,0 +1,289 @@
+"""The release review (propose, adjust, move up, confirm) and the page of a confirmed release.
+
+The review never trusts a re-posted plan: each request asks release_propose for the current one,
+reads only the staff's decisions from the form (quantities, moved-up lines with reasons, a note),
+and release_confirm checks the fingerprint of the plan they saw under lock (rule 4).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views import View
+from django.views.generic import DetailView
+
+from inventory.models import Product, Warehouse
+from suppliers.models import document_number
+
+from ..forms_release import (
+    ConfirmReleaseForm,
+    ReleaseLinesForm,
+    ReleaseSelectionForm,
+    moved_up_dump,
+)
+from ..models import Release, SalesOrder, SalesOrderStatus
+from ..services import (
+    ReleaseDecision,
+    ReleasePlan,
+    StalePlanError,
+    release_confirm,
+    release_propose,
+)
+
+# Shown when the page itself notices that the plan changed before the service was asked.
+CHANGED_MESSAGE = (
+    "The stock or the queue changed since this page was shown, so nothing was applied. "
+    "Here is the fresh proposal."
+)
+
+
+class ReleaseReviewView(PermissionRequiredMixin, View):
+    """GET ?warehouse=&product=&product=&shipment= shows the proposal; POST moves a line up or
+    back, or confirms the reviewed plan."""
+
+    permission_required = "orders.add_release"
+    template_name = "orders/release_review.html"
+
+    def get(self, request):
+        selection = ReleaseSelectionForm(request.GET)
+        if not selection.is_valid():
+            return self.render_page(selection_form=selection)
+        return self.show(selection.selection(), moved_up={})
+
+    def post(self, request):
+        form = ConfirmReleaseForm(request.POST)
+        if not form.is_valid():
+            return self.render_page(selection_form=form)
+        selection, moved_up = form.selection(), form.cleaned_data["moved_up"]
+        if "move_up" in request.POST:
+            return self.move_up(form, selection, moved_up)
+        if "move_back" in request.POST:
+            moved_up.pop(self.posted_line_id("move_back"), None)
+            return self.show(
+                selection,
+                moved_up,
+                note=form.cleaned_data["note"],
+                seen=form.cleaned_data["fingerprint"],
+            )
+        return self.confirm(form, selection, moved_up)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def move_up(self, form, selection, moved_up):
+        plan = self.propose(selection, moved_up)
+        if plan is None:
+            return self.render_page(selection_form=form)
+        line_id = self.posted_line_id("move_up")
+        line = self.find_line(plan, line_id)
+        if plan.fingerprint != form.cleaned_data["fingerprint"] or line is None:
+            return self.show(selection, moved_up, errors=[CHANGED_MESSAGE])
+        reason = self.request.POST.get(f"reason_{line_id}", "").strip()
+        if not reason or len(reason) > 255:
+            error = (
+                f"Give a reason for moving {line.order_number} up (at most 255 characters)."
+                if reason
+                else f"Give a reason for moving {line.order_number} up."
+            )
+            # Nothing changed: keep what the staff typed in the other boxes.
+            lines_form = ReleaseLinesForm(self.request.POST, plan=plan)
+            lines_form.is_valid()
+            return self.render_page(
+                plan=plan,
+                lines_form=lines_form,
+                confirm_form=self.confirm_form(plan, selection, moved_up, form),
+                errors=[error],
+            )
+        moved_up.pop(line_id, None)
+        moved_up[line_id] = reason
+        return self.show(
+            selection,
+            moved_up,
+            note=form.cleaned_data["note"],
+            seen=form.cleaned_data["fingerprint"],
+            notice=f"{line.order_number} moved up. Check the quantities, then confirm.",
+        )
+
+    def confirm(self, form, selection, moved_up):
+        plan = self.propose(selection, moved_up)
+        if plan is None:
+            return self.render_page(selection_form=form)
+        seen = form.cleaned_data["fingerprint"]
+        lines_form = ReleaseLinesForm(self.request.POST, plan=plan)
+        if not lines_form.is_valid():
+            if plan.fingerprint != seen:
+                return self.show_fresh(selection, moved_up, form, [CHANGED_MESSAGE])
+            return self.render_page(
+                plan=plan,
+                lines_form=lines_form,
+                confirm_form=self.confirm_form(plan, selection, moved_up, form),
+                errors=["Some quantities need correcting; nothing was applied."],
+            )
+        decisions = [
+            ReleaseDecision(
+                line_id=line_id, quantity=quantity, moved_up_reason=moved_up.get(line_id, "")
+            )
+            for line_id, quantity in lines_form.decided()
+        ]
+        try:
+            result = release_confirm(
+                warehouse_id=selection["warehouse_id"],
+                product_ids=selection["product_ids"],
+                fingerprint=seen,
+                decisions=decisions,
+                by=self.request.user,
+                shipment_id=selection["shipment_id"],
+                note=form.cleaned_data["note"],
+            )
+        except StalePlanError as error:
+            return self.show_fresh(selection, moved_up, form, error.messages)
+        except ValidationError as error:
+            if plan.fingerprint != seen:
+                return self.show_fresh(selection, moved_up, form, [CHANGED_MESSAGE])
+            return self.render_page(
+                plan=plan,
+                lines_form=lines_form,
+                confirm_form=self.confirm_form(plan, selection, moved_up, form),
+                errors=error.messages,
+            )
+        release, ready = result.release, result.ready_orders
+        text = f"{release.number}: released {result.units:,} units."
+        if ready:
+            text += f" {len(ready)} order{'s are' if len(ready) != 1 else ' is'} now ready to ship."
+        messages.success(self.request, text)
+        return redirect("orders:release-detail", pk=release.pk)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def propose(self, selection, moved_up) -> ReleasePlan | None:
+        try:
+            return release_propose(moved_up=moved_up, **selection)
+        except ValidationError as error:
+            self.propose_errors = error.messages
+            return None
+
+    def show(self, selection, moved_up, *, note="", errors=(), notice="", seen=""):
+        """A fresh proposal; `seen` is the fingerprint of the page the staff came from."""
+        plan = self.propose(selection, moved_up)
+        if plan is None:
+            return self.render_page(errors=self.propose_errors)
+        if seen and plan.fingerprint != seen and not errors:
+            errors, notice = [CHANGED_MESSAGE], ""
+        # A moved-up line that no longer waits has nothing left to carry.
+        waiting = {line.line_id for product in plan.products for line in product.lines}
+        moved_up = {lid: reason for lid, reason in moved_up.items() if lid in waiting}
+        confirm_form = ConfirmReleaseForm(
+            initial={
+                "warehouse": selection["warehouse_id"],
+                "product": selection["product_ids"],
+                "shipment": selection["shipment_id"],
+                "fingerprint": plan.fingerprint,
+                "moved_up": moved_up_dump(moved_up),
+                "note": note,
+            }
+        )
+        return self.render_page(
+            plan=plan,
+            lines_form=ReleaseLinesForm(plan=plan),
+            confirm_form=confirm_form,
+            errors=list(errors),
+            notice=notice,
+        )
+
+    def show_fresh(self, selection, moved_up, form, errors):
+        """Nothing was applied: the current proposal, keeping the reasons of lines still waiting."""
+        return self.show(selection, moved_up, note=form.cleaned_data["note"], errors=errors)
+
+    def confirm_form(self, plan, selection, moved_up, posted) -> ConfirmReleaseForm:
+        """The posted hidden state, unchanged: the staff has not yet seen anything newer."""
+        return ConfirmReleaseForm(
+            initial={
+                "warehouse": selection["warehouse_id"],
+                "product": selection["product_ids"],
+                "shipment": selection["shipment_id"],
+                "fingerprint": posted.cleaned_data["fingerprint"],
+                "moved_up": moved_up_dump(moved_up),
+                "note": posted.cleaned_data["note"],
+            }
+        )
+
+    def posted_line_id(self, name) -> int | None:
+        try:
+            return int(self.request.POST.get(name, ""))
+        except ValueError:
+            return None
+
+    @staticmethod
+    def find_line(plan: ReleasePlan, line_id):
+        for product in plan.products:
+            for line in product.lines:
+                if line.line_id == line_id:
+                    return line
+        return None
+
+    def render_page(
+        self,
+        *,
+        plan=None,
+        lines_form=None,
+        confirm_form=None,
+        selection_form=None,
+        errors=(),
+        notice="",
+    ):
+        context = {
+            "plan": plan,
+            "lines_form": lines_form,
+            "confirm_form": confirm_form,
+            "selection_form": selection_form,
+            "errors": list(errors),
+            "notice": notice,
+        }
+        if plan is not None:
+            shown = set(plan.product_ids)
+            quiet = [pid for pid in confirm_form.initial["product"] if pid not in shown]
+            context["warehouse"] = Warehouse.objects.get(pk=plan.warehouse_id)
+            context["shipment_number"] = (
+                document_number("SH", plan.shipment_id) if plan.shipment_id else ""
+            )
+            # Requested products with neither stock nor a queue here: the plan leaves them out.
+            context["quiet_products"] = (
+                list(Product.objects.filter(pk__in=quiet).order_by("sku")) if quiet else []
+            )
+            context["can_confirm"] = any(
+                product.available > 0 and product.lines for product in plan.products
+            )
+        return render(self.request, self.template_name, context)
+
+
+class ReleaseDetailView(PermissionRequiredMixin, DetailView):
+    """What a release gave to whom and why, and which orders it made ready to ship."""
+
+    permission_required = "orders.view_release"
+    template_name = "orders/release_detail.html"
+    context_object_name = "release"
+    queryset = Release.objects.select_related(
+        "warehouse", "shipment", "shipment__purchase_order", "created_by"
+    )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        release = self.object
+        allocations = list(
+            release.allocations.select_related("line__order__customer", "line__product").order_by(
+                "id"
+            )
+        )
+        context["allocations"] = allocations
+        context["units"] = sum(allocation.quantity for allocation in allocations)
+        # Orders this release touched that are ready now (they may have been shipped since).
+        context["ready_orders"] = (
+            SalesOrder.objects.filter(
+                status=SalesOrderStatus.READY, lines__allocations__release=release
+            )
+            .select_related("customer")
+            .distinct()
+            .order_by("-priority", "placed_at", "id")
+        )
+        return context

@@ -1,0 +1,337 @@
+"""Admin for data fixes on suppliers, supply terms and purchase orders.
+
+Purchase order status and received quantities belong to the purchasing and receiving services;
+shipments are written only by receiving, so they are read-only here.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.db.models import Count
+
+from inventory.admin.shared import (
+    DocumentNumberSearchMixin,
+    EditedColumnsOnlyMixin,
+    ReadOnlyAdminMixin,
+    SupplyTermForm,
+    SupplyTermFormSet,
+)
+
+from .models import (
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    Shipment,
+    ShipmentLine,
+    Supplier,
+    SupplierProduct,
+)
+
+MAX_QUANTITY = settings.BACKSTOCK_MAX_QUANTITY
+
+
+class SupplierTermInline(admin.TabularInline):
+    """The supplier's terms for each product it sells."""
+
+    model = SupplierProduct
+    form = SupplyTermForm
+    formset = SupplyTermFormSet
+    fk_name = "supplier"
+    extra = 0
+    autocomplete_fields = ("product",)
+    fields = (
+        "product",
+        "supplier_sku",
+        "unit_cost",
+        "lead_time_days",
+        "min_order_qty",
+        "pack_size",
+        "is_preferred",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "supplier")
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):
+    list_display = ("name", "email", "phone", "is_active", "product_count")
+    list_filter = ("is_active",)
+    search_fields = ("name", "email", "phone")
+    inlines = (SupplierTermInline,)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(term_count=Count("terms"))
+
+    @admin.display(description="products", ordering="term_count")
+    def product_count(self, obj):
+        return obj.term_count
+
+
+@admin.register(SupplierProduct)
+class SupplierProductAdmin(admin.ModelAdmin):
+    form = SupplyTermForm
+    list_display = (
+        "product",
+        "supplier",
+        "supplier_sku",
+        "unit_cost",
+        "lead_time_days",
+        "min_order_qty",
+        "pack_size",
+        "is_preferred",
+    )
+    list_select_related = ("product", "supplier")
+    list_filter = ("is_preferred", "supplier__is_active")
+    search_fields = ("product__sku", "product__name", "supplier__name", "supplier_sku")
+    autocomplete_fields = ("supplier", "product")
+
+
+class PurchaseOrderLineForm(forms.ModelForm):
+    quantity_ordered = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+    class Meta:
+        model = PurchaseOrderLine
+        fields = ("purchase_order", "product", "quantity_ordered", "unit_cost")
+
+
+def _is_draft(purchase_order) -> bool:
+    return purchase_order is None or purchase_order.status == PurchaseOrderStatus.DRAFT
+
+
+class PurchaseOrderLineInline(admin.TabularInline):
+    """Lines can be added and re-specified while the order is a draft; once it is sent, what was
+    ordered is fixed and only the price can be corrected. Received quantities belong to receiving."""
+
+    model = PurchaseOrderLine
+    form = PurchaseOrderLineForm
+    autocomplete_fields = ("product",)
+    fields = ("product", "quantity_ordered", "quantity_received", "outstanding", "unit_cost")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product", "purchase_order")
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1 if obj is None else 0
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["quantity_received", "outstanding"]
+        if not _is_draft(obj):
+            readonly += ["product", "quantity_ordered"]
+        return readonly
+
+    def has_add_permission(self, request, obj=None):
+        return _is_draft(obj) and super().has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="outstanding")
+    def outstanding(self, obj):
+        return obj.outstanding if obj.pk else "-"
+
+
+class ShipmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Shipment
+    extra = 0
+    fields = ("number", "reference", "received_by", "received_at")
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("received_by")
+
+    @admin.display(description="number")
+    def number(self, obj):
+        return obj.number
+
+
+@admin.register(PurchaseOrder)
+class PurchaseOrderAdmin(DocumentNumberSearchMixin, EditedColumnsOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "number",
+        "supplier",
+        "warehouse",
+        "status",
+        "expected_date",
+        "created_at",
+        "sent_at",
+    )
+    list_select_related = ("supplier", "warehouse")
+    list_filter = ("status", "warehouse")
+    date_hierarchy = "expected_date"
+    search_fields = ("supplier__name", "notes", "lines__product__sku")
+    search_help_text = "Search by number (PO-000045), supplier, notes or SKU."
+    number_lookups = {"PO": "pk"}
+    autocomplete_fields = ("supplier",)
+    fields = (
+        "number",
+        "supplier",
+        "warehouse",
+        "status",
+        "expected_date",
+        "notes",
+        "created_by",
+        "created_at",
+        "sent_at",
+        "closed_at",
+        "cancel_reason",
+    )
+    inlines = (PurchaseOrderLineInline, ShipmentInline)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("supplier", "warehouse", "created_by")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Status moves through the purchasing and receiving services (send, receive, cancel).
+        readonly = [
+            "number",
+            "status",
+            "created_by",
+            "created_at",
+            "sent_at",
+            "closed_at",
+            "cancel_reason",
+        ]
+        if not _is_draft(obj):
+            # A sent order is the supplier's and the warehouse's plan; receipts point at it.
+            readonly += ["supplier", "warehouse"]
+        return readonly
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="number", ordering="pk")
+    def number(self, obj):
+        return obj.number
+
+
+@admin.register(PurchaseOrderLine)
+class PurchaseOrderLineAdmin(DocumentNumberSearchMixin, EditedColumnsOnlyMixin, admin.ModelAdmin):
+    """Lines are added on their purchase order's page, where the order's status is known."""
+
+    form = PurchaseOrderLineForm
+    list_display = (
+        "purchase_order",
+        "product",
+        "quantity_ordered",
+        "quantity_received",
+        "outstanding",
+        "unit_cost",
+        "order_status",
+    )
+    list_select_related = ("purchase_order", "product")
+    list_filter = ("purchase_order__status", "purchase_order__warehouse")
+    search_fields = ("product__sku", "product__name")
+    search_help_text = "Search by purchase order number (PO-000045), SKU or product name."
+    number_lookups = {"PO": "purchase_order_id"}
+    autocomplete_fields = ("product",)
+    fields = (
+        "purchase_order",
+        "product",
+        "quantity_ordered",
+        "quantity_received",
+        "outstanding",
+        "unit_cost",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("purchase_order", "product")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["purchase_order", "quantity_received", "outstanding"]
+        if obj is not None and not _is_draft(obj.purchase_order):
+            readonly += ["product", "quantity_ordered"]
+        return readonly
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="outstanding")
+    def outstanding(self, obj):
+        return obj.outstanding
+
+    @admin.display(description="order status", ordering="purchase_order__status")
+    def order_status(self, obj):
+        return obj.purchase_order.get_status_display()
+
+
+class ShipmentLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ShipmentLine
+    extra = 0
+    fields = ("purchase_order_line", "quantity")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("purchase_order_line__purchase_order", "purchase_order_line__product")
+        )
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(ReadOnlyAdminMixin, DocumentNumberSearchMixin, admin.ModelAdmin):
+    """Shipments are written by the receiving service only (idempotent, with their stock moves)."""
+
+    list_display = (
+        "number",
+        "purchase_order",
+        "supplier",
+        "reference",
+        "received_by",
+        "received_at",
+    )
+    list_select_related = ("purchase_order__supplier", "received_by")
+    list_filter = ("purchase_order__warehouse",)
+    date_hierarchy = "received_at"
+    search_fields = ("reference", "idempotency_key", "purchase_order__supplier__name")
+    search_help_text = "Search by number (SH-000007 or PO-000045), reference or supplier."
+    number_lookups = {"SH": "pk", "PO": "purchase_order_id"}
+    inlines = (ShipmentLineInline,)
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).select_related("purchase_order__supplier", "received_by")
+        )
+
+    @admin.display(description="number", ordering="pk")
+    def number(self, obj):
+        return obj.number
+
+    @admin.display(description="supplier", ordering="purchase_order__supplier__name")
+    def supplier(self, obj):
+        return obj.purchase_order.supplier
+
+
+@admin.register(ShipmentLine)
+class ShipmentLineAdmin(ReadOnlyAdminMixin, DocumentNumberSearchMixin, admin.ModelAdmin):
+    list_display = ("shipment", "purchase_order_line", "quantity")
+    list_select_related = (
+        "shipment",
+        "purchase_order_line__purchase_order",
+        "purchase_order_line__product",
+    )
+    list_filter = ("shipment__purchase_order__warehouse",)
+    search_fields = ("purchase_order_line__product__sku", "shipment__reference")
+    search_help_text = "Search by number (SH-000007 or PO-000045), SKU or delivery reference."
+    number_lookups = {"SH": "shipment_id", "PO": "purchase_order_line__purchase_order_id"}
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(
+                "shipment",
+                "purchase_order_line__purchase_order",
+                "purchase_order_line__product",
+            )
+        )

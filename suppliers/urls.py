@@ -1,0 +1,35 @@
+"""URLs of the suppliers area: receiving, suppliers and purchase orders."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "suppliers"
+
+urlpatterns = [
+    path("receiving/", views.ReceivingListView.as_view(), name="receiving-list"),
+    path("purchase-orders/<int:pk>/receive/", views.ReceiveView.as_view(), name="receive"),
+    path("suppliers/", views.SupplierListView.as_view(), name="supplier-list"),
+    path("suppliers/<int:pk>/", views.SupplierDetailView.as_view(), name="supplier-detail"),
+    path("purchase-orders/", views.PurchaseOrderListView.as_view(), name="purchaseorder-list"),
+    path(
+        "purchase-orders/new/",
+        views.PurchaseOrderCreateView.as_view(),
+        name="purchaseorder-create",
+    ),
+    path(
+        "purchase-orders/<int:pk>/",
+        views.PurchaseOrderDetailView.as_view(),
+        name="purchaseorder-detail",
+    ),
+    path(
+        "purchase-orders/<int:pk>/send/",
+        views.PurchaseOrderSendView.as_view(),
+        name="purchaseorder-send",
+    ),
+    path(
+        "purchase-orders/<int:pk>/cancel/",
+        views.PurchaseOrderCancelView.as_view(),
+        name="purchaseorder-cancel",
+    ),
+]
