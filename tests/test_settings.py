@@ -1,0 +1,69 @@
+"""config/settings.py loaded the way a server loads it: in a fresh interpreter, with only the
+environment we give it. A copy of config/ is used so a developer's .env cannot leak in."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+PRINT_SETTINGS = (
+    "import config.settings as s; "
+    "print(s.DEBUG, s.SECRET_KEY, s.DATABASES['default']['ENGINE'], sep='|')"
+)
+
+
+@pytest.fixture
+def load_settings(tmp_path):
+    shutil.copytree(CONFIG_DIR, tmp_path / "config", ignore=shutil.ignore_patterns("__pycache__"))
+
+    def load(**env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+            [sys.executable, "-c", PRINT_SETTINGS],
+            cwd=tmp_path,
+            env={"PATH": "/usr/bin:/bin", **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return load
+
+
+@pytest.mark.parametrize("debug", [None, "0", "false", "off"])
+def test_settings_refuse_to_load_without_secret_key_when_debug_is_off(load_settings, debug):
+    env = {} if debug is None else {"DJANGO_DEBUG": debug}
+
+    result = load_settings(**env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_settings_load_with_debug_on_and_no_secret_key(load_settings):
+    result = load_settings(DJANGO_DEBUG="1")
+
+    assert result.returncode == 0, result.stderr
+    debug, secret_key, engine = result.stdout.strip().split("|")
+    assert debug == "True"
+    assert secret_key
+    assert engine == "django.db.backends.sqlite3"
+
+
+def test_settings_use_the_given_secret_key_and_database_in_production(load_settings):
+    result = load_settings(
+        DJANGO_SECRET_KEY="a-real-secret-from-the-environment",
+        DATABASE_URL="postgres://backstock@db.internal:5432/backstock",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split("|") == [
+        "False",
+        "a-real-secret-from-the-environment",
+        "django.db.backends.postgresql",
+    ]
