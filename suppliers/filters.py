@@ -115,7 +115,12 @@ class PurchaseOrderFilter(InlineFilterSet):
 class SupplierFilter(InlineFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains", label="Name")
     sku = django_filters.CharFilter(method="filter_sku", label="Supplies SKU")
-    is_active = django_filters.BooleanFilter(label="Active")
+    is_active = django_filters.BooleanFilter(
+        label="Active",
+        widget=forms.Select(
+            choices=[("", "Active or not"), ("true", "Active"), ("false", "Inactive")]
+        ),
+    )
 
     class Meta:
         model = Supplier

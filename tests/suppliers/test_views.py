@@ -720,6 +720,22 @@ def test_supplier_list_filters_by_name_and_supplied_sku(staff_client):
     assert names(staff_client.get(url, {"sku": "bolt"})) == ["Globex"]
 
 
+def test_supplier_list_active_filter_offers_plain_words(staff_client):
+    SupplierFactory(name="Acme")
+    SupplierFactory(name="Gone", is_active=False)
+    url = reverse("suppliers:supplier-list")
+
+    def names(response):
+        return sorted(row.record.name for row in response.context["table"].rows)
+
+    assert names(staff_client.get(url)) == ["Acme", "Gone"]
+    assert names(staff_client.get(url, {"is_active": "true"})) == ["Acme"]
+    assert names(staff_client.get(url, {"is_active": "false"})) == ["Gone"]
+    html = page_text(staff_client.get(url))
+    assert "Active or not" in html
+    assert "Unknown" not in html
+
+
 def test_supplier_list_csv_export_has_the_filtered_rows(staff_client):
     SupplierFactory(name="Acme", email="a@example.com")
     SupplierFactory(name="Globex")
