@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -185,6 +186,16 @@ def test_garbage_ids_in_urls_do_not_resolve(staff_client):
         staff_client.get(reverse("orders:order-create"), {"customer": "9" * 5000}).status_code
         == 200
     )
+
+
+def test_order_line_inputs_have_accessible_names(staff_client):
+    html = staff_client.get(reverse("orders:order-create")).content.decode()
+    sku_inputs = re.findall(r'<input[^>]*name="lines-\d+-sku"[^>]*>', html)
+    quantity_inputs = re.findall(r'<input[^>]*name="lines-\d+-quantity"[^>]*>', html)
+    assert sku_inputs
+    assert quantity_inputs
+    assert all('aria-label="SKU"' in tag for tag in sku_inputs)
+    assert all('aria-label="Quantity"' in tag for tag in quantity_inputs)
 
 
 # --- order list ---------------------------------------------------------------------------------
