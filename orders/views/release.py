@@ -34,8 +34,8 @@ from ..services import (
 
 # Shown when the page itself notices that the plan changed before the service was asked.
 CHANGED_MESSAGE = (
-    "The stock or the queue changed since this page was shown, so nothing was applied. "
-    "Here is the fresh proposal."
+    "The stock or the queue changed while you were reviewing (someone else placed, shipped, "
+    "cancelled or released). Nothing was applied. Here is the fresh proposal."
 )
 
 

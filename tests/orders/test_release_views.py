@@ -595,7 +595,9 @@ def test_moving_up_a_line_that_no_longer_waits_shows_the_fresh_proposal(
         post_data(page, move_up="999999", **{"reason_999999": "Because"}),
     )
     assert response.status_code == 200
-    assert "nothing was applied" in errors_of(response)
+    # The same words as when the service itself finds the plan stale.
+    assert "changed while you were reviewing" in errors_of(response)
+    assert "Nothing was applied" in errors_of(response)
     assert Release.objects.count() == 0
 
 
