@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from functools import partial
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mass_mail
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from ..models import OrderLine, SalesOrder, SalesOrderStatus
+from ..tasks import orders_ready_notify
+from .bulk import column_set, ids_in
 
 logger = logging.getLogger(__name__)
 
@@ -33,13 +35,52 @@ def status_for(lines: Iterable[OrderLine]) -> str:
     """An order waits while any line waits, is ready while anything allocated is unshipped, is
     shipped once everything wanted went out, and is cancelled when nothing was ever shipped."""
     lines = list(lines)
-    if any(waiting(line) > 0 for line in lines):
+    return status_from(
+        waits=any(waiting(line) > 0 for line in lines),
+        allocated=any(line.quantity_allocated > 0 for line in lines),
+        shipped=any(line.quantity_shipped > 0 for line in lines),
+    )
+
+
+def status_from(*, waits: bool, allocated: bool, shipped: bool) -> str:
+    """status_for's rule from whether any line waits, holds an allocation, or has shipped."""
+    if waits:
         return SalesOrderStatus.BACKORDERED
-    if any(line.quantity_allocated > 0 for line in lines):
+    if allocated:
         return SalesOrderStatus.READY
-    if any(line.quantity_shipped > 0 for line in lines):
+    if shipped:
         return SalesOrderStatus.SHIPPED
     return SalesOrderStatus.CANCELLED
+
+
+def statuses_recompute(order_ids: list[int]) -> list[SalesOrder]:
+    """Bring the status of many locked orders in line with their lines in three statements, and
+    return the orders that became ready to ship, in primary-key order.
+
+    The callers hold the orders' locks, so the lines read here are the final ones. The flags are
+    read in the database (one row per order) rather than loading every line."""
+    lines = OrderLine.objects.filter(order_id=OuterRef("pk"))
+    orders = (
+        SalesOrder.objects.filter(pk__in=ids_in(order_ids))
+        .annotate(
+            any_waits=Exists(lines.filter(quantity_backordered__gt=0)),
+            any_allocated=Exists(lines.filter(quantity_allocated__gt=0)),
+            any_shipped=Exists(lines.filter(quantity_shipped__gt=0)),
+        )
+        .order_by("pk")
+    )
+    changed: dict[int, str] = {}
+    ready = []
+    for order in orders:
+        status = status_from(
+            waits=order.any_waits, allocated=order.any_allocated, shipped=order.any_shipped
+        )
+        if status != order.status:
+            order.status = changed[order.pk] = status
+            if status == SalesOrderStatus.READY:
+                ready.append(order)
+    column_set(SalesOrder, "status", changed)
+    return ready
 
 
 def orders_lock(order_ids: Iterable[int]) -> dict[int, SalesOrder]:
@@ -54,6 +95,19 @@ def orders_lock(order_ids: Iterable[int]) -> dict[int, SalesOrder]:
         .order_by("pk")
     )
     return {order.pk: order for order in rows}
+
+
+def orders_lock_ids(order_ids: Iterable[int]) -> list[int]:
+    """Lock many orders (after their stock levels) in primary-key order, reading only their ids."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return []
+    return list(
+        SalesOrder.objects.filter(pk__in=ids_in(ids))
+        .select_for_update(no_key=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def order_lookup(order_id) -> SalesOrder:
@@ -77,40 +131,15 @@ def require_open(order: SalesOrder, action: str) -> None:
 
 
 def notify_ready_after_commit(order_ids: Iterable[int]) -> None:
-    """Tell customers their orders are ready, once the transaction that made them ready commits.
+    """Queue the ready-to-ship emails once the transaction that made the orders ready commits.
 
-    Sending happens after commit so a slow or failing mail server can never undo or hold up the
-    release; a failure is logged, never raised into the request that already succeeded."""
+    Nothing is queued if the transaction rolls back. The emails are sent by the task worker, so a
+    slow or failing mail server can never undo or hold up the release; a failed enqueue (the
+    database gone right after the commit) is logged by Django and never fails the request."""
     ids = sorted(set(order_ids))
     if ids:
-        transaction.on_commit(lambda: orders_ready_notify(order_ids=ids))
+        transaction.on_commit(partial(_notify_enqueue, ids), robust=True)
 
 
-def orders_ready_notify(*, order_ids: list[int]) -> int:
-    """Email each customer whose order is (still) ready to ship; returns how many were sent."""
-    orders = (
-        SalesOrder.objects.filter(pk__in=order_ids, status=SalesOrderStatus.READY)
-        .exclude(customer__email="")
-        .select_related("customer", "warehouse")
-    )
-    messages = [
-        (
-            f"Your order {order.number} is ready to ship",
-            (
-                f"Hello {order.customer.name},\n\n"
-                f"Everything on your order {order.number}"
-                f"{f' (your reference {order.customer_reference})' if order.customer_reference else ''}"
-                f" is now reserved for you at our {order.warehouse.name} warehouse and will be shipped shortly.\n"
-            ),
-            settings.DEFAULT_FROM_EMAIL,
-            [order.customer.email],
-        )
-        for order in orders
-    ]
-    if not messages:
-        return 0
-    try:
-        return send_mass_mail(messages, fail_silently=False)
-    except Exception:
-        logger.exception("Could not send ready-to-ship notifications for orders %s", order_ids)
-        return 0
+def _notify_enqueue(order_ids: list[int]) -> None:
+    orders_ready_notify.enqueue(order_ids=order_ids)

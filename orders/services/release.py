@@ -14,10 +14,11 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from inventory.models import StockLevel, Warehouse
+from inventory.models import Product, StockLevel, Warehouse
 from inventory.services import (
     acting_user,
     id_int,
@@ -27,18 +28,12 @@ from inventory.services import (
     reason_clean,
     write_transaction,
 )
+from suppliers.models import document_number
 
-from ..models import (
-    Allocation,
-    AllocationKind,
-    OrderLine,
-    Priority,
-    Release,
-    SalesOrder,
-    SalesOrderStatus,
-)
-from ..selectors import backorder_queues
-from .common import notify_ready_after_commit, orders_lock, status_for, waiting
+from ..models import Allocation, AllocationKind, OrderLine, Priority, Release, SalesOrder
+from ..selectors import QueueRow, backorder_queue_rows
+from .bulk import column_add, rows_insert
+from .common import notify_ready_after_commit, orders_lock_ids, statuses_recompute
 
 MAX_PRODUCTS = 1000
 
@@ -147,14 +142,14 @@ def _fingerprint(
     warehouse_id: int,
     product_ids: list[int],
     levels: Mapping[int, StockLevel],
-    queues: Mapping[int, list[OrderLine]],
+    queues: Mapping[int, list[QueueRow]],
 ) -> str:
     """What a plan depends on: free stock per product and each waiting line with its backorder."""
     state = [
         [
             pid,
             levels[pid].available if pid in levels else 0,
-            [[line.pk, waiting(line)] for line in queues.get(pid, [])],
+            [[row.line_id, row.waiting] for row in queues.get(pid, ())],
         ]
         for pid in product_ids
     ]
@@ -191,45 +186,57 @@ def _plan_build(
     product_ids: list[int],
     shipment_id: int | None,
     levels: Mapping[int, StockLevel],
-    queues: Mapping[int, list[OrderLine]],
+    queues: Mapping[int, list[QueueRow]],
     moved_up: Mapping[int, str],
 ) -> ReleasePlan:
+    # A waiting line always has a level (placing an order creates it); the look-up of products
+    # without one is a safety net that costs a query only when it is needed.
+    bare = [pid for pid in product_ids if pid not in levels and queues.get(pid)]
+    names = {
+        pid: (sku, name)
+        for pid, sku, name in (
+            Product.objects.filter(pk__in=bare).values_list("pk", "sku", "name") if bare else ()
+        )
+    }
+    names.update({pid: (level.product.sku, level.product.name) for pid, level in levels.items()})
+    moved_order = {line_id: n for n, line_id in enumerate(moved_up)}
     products = []
     for pid in product_ids:
         level = levels.get(pid)
-        queue = queues.get(pid, [])
+        queue = queues.get(pid, ())
         if level is None and not queue:
             continue
-        sample = level.product if level is not None else queue[0].product
+        sku, name = names[pid]
         entry = ProductRelease(
             product_id=pid,
-            sku=sample.sku,
-            name=sample.name,
+            sku=sku,
+            name=name,
             on_hand=level.on_hand if level else 0,
             allocated=level.allocated if level else 0,
         )
         proposals = [
             ReleaseLineProposal(
-                line_id=line.pk,
-                order_id=line.order_id,
-                order_number=line.order.number,
-                customer=line.order.customer.name,
-                priority=line.order.priority,
-                placed_at=line.order.placed_at,
-                waiting=waiting(line),
+                line_id=row.line_id,
+                order_id=row.order_id,
+                order_number=document_number("SO", row.order_id),
+                customer=row.customer,
+                priority=row.priority,
+                placed_at=row.placed_at,
+                waiting=row.waiting,
                 position=position,
-                moved_up_reason=moved_up.get(line.pk, ""),
+                moved_up_reason=moved_up.get(row.line_id, ""),
             )
-            for position, line in enumerate(queue, start=1)
+            for position, row in enumerate(queue, start=1)
         ]
         # Lines staff moved up go first, in the order they were moved; the rest keep queue order.
-        ahead = sorted(
-            (p for p in proposals if p.moved_up_reason),
-            key=lambda p: list(moved_up).index(p.line_id),
-        )
-        entry.lines = ahead + [p for p in proposals if not p.moved_up_reason]
+        if moved_order:
+            ahead = sorted(
+                (p for p in proposals if p.moved_up_reason), key=lambda p: moved_order[p.line_id]
+            )
+            proposals = ahead + [p for p in proposals if not p.moved_up_reason]
+        entry.lines = proposals
         free = max(0, entry.available)
-        for proposal in entry.lines:
+        for proposal in proposals:
             proposal.quantity = min(proposal.waiting, free)
             free -= proposal.quantity
         products.append(entry)
@@ -269,7 +276,7 @@ def release_propose(
             warehouse_id=warehouse_id, product_id__in=ids
         ).select_related("product")
     }
-    queues = backorder_queues(warehouse_id=warehouse_id, product_ids=ids)
+    queues = backorder_queue_rows(warehouse_id=warehouse_id, product_ids=ids)
     return _plan_build(
         warehouse_id=warehouse_id,
         product_ids=ids,
@@ -282,6 +289,7 @@ def release_propose(
 
 def _decisions_clean(decisions: Sequence[ReleaseDecision | Mapping]) -> list[ReleaseDecision]:
     cleaned, seen = [], set()
+    limit = settings.BACKSTOCK_MAX_QUANTITY
     for raw in decisions:
         if isinstance(raw, Mapping):
             raw = ReleaseDecision(
@@ -298,15 +306,15 @@ def _decisions_clean(decisions: Sequence[ReleaseDecision | Mapping]) -> list[Rel
         if line_id in seen:
             raise ValidationError("A line appears twice in the release.", code="duplicate_line")
         seen.add(line_id)
-        cleaned.append(
-            ReleaseDecision(
-                line_id=line_id,
-                quantity=quantity_clean(raw.quantity, field="quantity to release", allow_zero=True),
-                moved_up_reason=reason_clean(
-                    raw.moved_up_reason, required=False, field="reason for moving up"
-                ),
-            )
-        )
+        quantity = raw.quantity
+        # A release carries one decision per waiting line, tens of thousands of them: a plain
+        # integer in range is already clean, anything else gets the full check and its message.
+        if type(quantity) is not int or not 0 <= quantity <= limit:
+            quantity = quantity_clean(quantity, field="quantity to release", allow_zero=True)
+        reason = raw.moved_up_reason
+        if reason:
+            reason = reason_clean(reason, required=False, field="reason for moving up")
+        cleaned.append(ReleaseDecision(line_id=line_id, quantity=quantity, moved_up_reason=reason))
     return cleaned
 
 
@@ -344,7 +352,9 @@ def release_confirm(
 
     locked = levels_lock(pairs=[(pid, warehouse_id) for pid in ids])
     levels = {pid: level for (pid, _), level in locked.items()}
-    queues = backorder_queues(warehouse_id=warehouse_id, product_ids=ids)
+    # The level locks freeze these products' queues (every change of a line's quantities locks
+    # its level first), so the rows read now stay current until commit without locking them.
+    queues = backorder_queue_rows(warehouse_id=warehouse_id, product_ids=ids)
     if _fingerprint(warehouse_id, ids, levels, queues) != fingerprint:
         raise StalePlanError(
             "The stock or the queue changed while you were reviewing (someone else placed, shipped, "
@@ -352,28 +362,28 @@ def release_confirm(
             code="stale_plan",
         )
 
-    lines = {line.pk: line for queue in queues.values() for line in queue}
-    position = {line.pk: n for queue in queues.values() for n, line in enumerate(queue)}
+    rows = {row.line_id: row for queue in queues.values() for row in queue}
+    position = {row.line_id: n for queue in queues.values() for n, row in enumerate(queue)}
     per_product: dict[int, list[ReleaseDecision]] = {}
     for decision in cleaned:
-        line = lines.get(decision.line_id)
-        if line is None:
+        row = rows.get(decision.line_id)
+        if row is None:
             raise ValidationError(
                 "An order line in the release is not waiting for these products.",
                 code="unknown_line",
             )
-        if decision.quantity > waiting(line):
+        if decision.quantity > row.waiting:
             raise ValidationError(
                 "%(number)s waits for %(waiting)s of %(sku)s; it cannot get %(qty)s.",
                 code="over_waiting",
                 params={
-                    "number": line.order.number,
-                    "waiting": waiting(line),
-                    "sku": line.product.sku,
+                    "number": document_number("SO", row.order_id),
+                    "waiting": row.waiting,
+                    "sku": levels[row.product_id].product.sku,
                     "qty": decision.quantity,
                 },
             )
-        per_product.setdefault(line.product_id, []).append(decision)
+        per_product.setdefault(row.product_id, []).append(decision)
 
     for pid, chosen in per_product.items():
         level = levels[pid]
@@ -397,61 +407,44 @@ def release_confirm(
                 raise ValidationError(
                     "%(number)s was moved ahead of earlier orders; give a reason for moving it up.",
                     code="reason_required",
-                    params={"number": lines[decision.line_id].order.number},
+                    params={"number": document_number("SO", rows[decision.line_id].order_id)},
                 )
             later_min = pos if later_min is None else min(later_min, pos)
+        level.allocated += total
 
     user = acting_user(by)
     release = Release.objects.create(
         warehouse_id=warehouse_id, shipment_id=shipment_id, note=note, created_by=user
     )
-    history, changed_lines, changed_levels = [], [], {}
-    for decision in cleaned:
-        if not decision.quantity:
-            continue
-        line = lines[decision.line_id]
-        line.quantity_allocated += decision.quantity
-        level = levels[line.product_id]
-        level.allocated += decision.quantity
-        changed_levels[level.pk] = level
-        changed_lines.append(line)
-        reason = (
-            f"Moved up: {decision.moved_up_reason}"
-            if decision.moved_up_reason
-            else f"Queue position {position[decision.line_id] + 1}"
-        )
-        history.append(
-            Allocation(
-                line=line,
-                quantity=decision.quantity,
-                kind=AllocationKind.RELEASE,
-                release=release,
-                shipment_id=shipment_id,
-                reason=reason[:255],
-                created_by=user,
+    given = [d for d in cleaned if d.quantity]
+    # Set-based writes: one INSERT of the history and one UPDATE per table, whatever the size
+    # (see bulk.py). Line quantities are added in the database; the locks keep them exact.
+    rows_insert(
+        Allocation,
+        names=["line_id", "quantity", "reason"],
+        rows=[
+            (
+                d.line_id,
+                d.quantity,
+                f"Moved up: {d.moved_up_reason}"[:255]
+                if d.moved_up_reason
+                else f"Queue position {position[d.line_id] + 1}",
             )
-        )
-    Allocation.objects.bulk_create(history)
-    OrderLine.objects.bulk_update(changed_lines, ["quantity_allocated"])
-    levels_save(levels=changed_levels.values(), fields=["allocated"])
-
-    # Status of the touched orders: lock them (after the levels), then look at all their lines.
-    orders = orders_lock({line.order_id for line in changed_lines})
-    updated = {line.pk: line for line in changed_lines}
-    order_lines: dict[int, list[OrderLine]] = {}
-    for line in OrderLine.objects.filter(order_id__in=list(orders)):
-        order_lines.setdefault(line.order_id, []).append(updated.get(line.pk, line))
-    ready, status_changed = [], []
-    for order_id, order in orders.items():
-        new_status = status_for(order_lines[order_id])
-        if new_status != order.status:
-            if new_status == SalesOrderStatus.READY:
-                ready.append(order)
-            order.status = new_status
-            status_changed.append(order)
-    if status_changed:
-        SalesOrder.objects.bulk_update(status_changed, ["status"])
-    notify_ready_after_commit(order.pk for order in ready)
-    return ReleaseResult(
-        release=release, units=sum(d.quantity for d in cleaned), ready_orders=ready
+            for d in given
+        ],
+        constants={
+            "kind": AllocationKind.RELEASE.value,
+            "release_id": release.pk,
+            "shipment_id": shipment_id,
+            "created_by_id": user.pk if user else None,
+            "created_at": timezone.now(),
+        },
     )
+    column_add(OrderLine, "quantity_allocated", {d.line_id: d.quantity for d in given})
+    levels_save(levels=[levels[pid] for pid in sorted(per_product)], fields=["allocated"])
+
+    # Status of the touched orders: lock them (after the levels, in key order), then recompute.
+    touched = orders_lock_ids(rows[d.line_id].order_id for d in given)
+    ready = statuses_recompute(touched)
+    notify_ready_after_commit(order.pk for order in ready)
+    return ReleaseResult(release=release, units=sum(d.quantity for d in given), ready_orders=ready)
