@@ -19,10 +19,11 @@ PYTHON := $(shell for candidate in python3.12 python3; do \
 done)
 endif
 
-.PHONY: help run test lint format
+.PHONY: help run test lint format worker
 
 help:
 	@echo "make run    start the demo on http://127.0.0.1:$(PORT)/ (migrate, demo data, demo accounts)"
+	@echo "make worker run the background task worker (customer emails); beside run or serve"
 	@echo "make test   run the test suite (ARGS=\"-k name\" to pass options to pytest)"
 	@echo "make lint   ruff check and ruff format --check"
 	@echo "make format ruff format and ruff check --fix"
@@ -52,6 +53,11 @@ run: $(VENV)/.installed
 	$(VENV_PY) manage.py seed_demo; \
 	$(VENV_PY) manage.py demo_accounts; \
 	exec $(VENV_PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# The task worker: runs queued background tasks (customer notifications) until stopped. Production
+# runs it beside `make serve`, with the same environment.
+worker: $(VENV)/.installed
+	exec $(VENV_PY) manage.py db_worker --queue-name default
 
 test: $(VENV)/.installed-dev
 	$(VENV_PY) -m pytest $(ARGS)

@@ -12,3 +12,7 @@ from config.settings import *  # noqa: F403
 
 # Hashing dominates user creation otherwise; the real hashers are Django's to test, not ours.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tasks run inline when enqueued (after commit); tests that need the stored queue and its worker
+# switch to the database backend themselves.
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

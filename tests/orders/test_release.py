@@ -387,7 +387,7 @@ def test_release_survives_a_mail_server_failure(
     plan = propose(warehouse, [product])
     with (
         mock.patch(
-            "orders.services.common.send_mass_mail",
+            "django.core.mail.backends.locmem.EmailBackend.send_messages",
             side_effect=smtplib.SMTPServerDisconnected("mail server down"),
         ) as send,
         django_capture_on_commit_callbacks(execute=True),
