@@ -202,6 +202,8 @@ def test_mail_failure_keeps_the_release_and_a_later_attempt_succeeds(
     assert "mail server went away" in warnings[0].getMessage()
 
 
+# The worker checks its connection between tasks the way requests do, which needs autocommit.
+@pytest.mark.django_db(transaction=True)
 def test_retry_is_stored_with_a_delay_and_run_by_the_worker_later(
     db_tasks, flaky_mail, staff_user, warehouse, product, django_capture_on_commit_callbacks
 ):
@@ -238,6 +240,8 @@ def test_retry_is_stored_with_a_delay_and_run_by_the_worker_later(
     assert DBTaskResult.objects.count() == 2
 
 
+# The worker checks its connection between tasks the way requests do, which needs autocommit.
+@pytest.mark.django_db(transaction=True)
 def test_last_failed_attempt_is_recorded_as_a_failed_task_and_logged(
     db_tasks, flaky_mail, staff_user, warehouse, product, django_capture_on_commit_callbacks, caplog
 ):
@@ -264,6 +268,8 @@ def test_last_failed_attempt_is_recorded_as_a_failed_task_and_logged(
     assert order.status == SalesOrderStatus.READY
 
 
+# The worker checks its connection between tasks the way requests do, which needs autocommit.
+@pytest.mark.django_db(transaction=True)
 def test_database_backend_stores_the_task_and_the_worker_sends_it(
     db_tasks, staff_user, warehouse, product, django_capture_on_commit_callbacks, mailoutbox
 ):
@@ -283,6 +289,8 @@ def test_database_backend_stores_the_task_and_the_worker_sends_it(
     assert sorted(m.to[0] for m in mailoutbox) == ["ada@example.com", "bob@example.com"]
 
 
+# The worker checks its connection between tasks the way requests do, which needs autocommit.
+@pytest.mark.django_db(transaction=True)
 def test_an_order_no_longer_ready_is_not_announced(
     db_tasks, staff_user, warehouse, product, django_capture_on_commit_callbacks, mailoutbox
 ):
