@@ -16,3 +16,14 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run inline when enqueued (after commit); tests that need the stored queue and its worker
 # switch to the database backend themselves.
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+# The suite talks plain HTTP to the test client and the live server: no redirect to HTTPS.
+SECURE_SSL_REDIRECT = False
+# No collectstatic before tests: static files are found in place (tests/test_serving.py checks
+# the hashed, compressed production build separately).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
