@@ -140,6 +140,8 @@ class StockMovement(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["level", "-id"], name="stockmovement_level_idx")]
+        # Guards the history pages, which gather every domain's records (not only the ledger).
+        permissions = [("view_audit", "Can see the audit trail (history of products and orders)")]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.quantity:+d} ({self.level})"

@@ -54,6 +54,9 @@ class SalesOrder(models.Model):
     )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=255, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-placed_at", "-id"]
@@ -107,6 +110,12 @@ class OrderLine(models.Model):
         db_persist=True,
     )
     cancel_reason = models.CharField(max_length=255, blank=True)
+    # When and by whom the line was last cancelled (in full or its open rest); the allocation
+    # history records only what a cancellation freed, not a line that was merely waiting.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["id"]

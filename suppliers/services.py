@@ -196,7 +196,8 @@ def purchase_order_send(*, purchase_order_id: int, by) -> PurchaseOrder:
         )
     po.status = PurchaseOrderStatus.SENT
     po.sent_at = timezone.now()
-    po.save(update_fields=["status", "sent_at"])
+    po.sent_by = acting_user(by)
+    po.save(update_fields=["status", "sent_at", "sent_by"])
     return po
 
 
@@ -210,7 +211,8 @@ def purchase_order_cancel(*, purchase_order_id: int, reason, by) -> PurchaseOrde
     po.status = PurchaseOrderStatus.CANCELLED
     po.cancel_reason = reason
     po.closed_at = timezone.now()
-    po.save(update_fields=["status", "cancel_reason", "closed_at"])
+    po.cancelled_by = acting_user(by)
+    po.save(update_fields=["status", "cancel_reason", "closed_at", "cancelled_by"])
     return po
 
 

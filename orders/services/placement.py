@@ -204,6 +204,7 @@ def _free_lines(
         line.quantity_cancelled += line.quantity_allocated + waiting(line)
         line.quantity_allocated = 0
         line.cancel_reason = reason
+        line.cancelled_at, line.cancelled_by = timezone.now(), user
     return history, freed
 
 
@@ -224,7 +225,14 @@ def order_cancel(*, order_id: int, reason, by) -> CancelResult:
     open_lines = [line for line in lines if line.quantity_allocated or waiting(line)]
     history, freed = _free_lines(open_lines, reason=reason, by=by, levels=levels)
     OrderLine.objects.bulk_update(
-        open_lines, ["quantity_allocated", "quantity_cancelled", "cancel_reason"]
+        open_lines,
+        [
+            "quantity_allocated",
+            "quantity_cancelled",
+            "cancel_reason",
+            "cancelled_at",
+            "cancelled_by",
+        ],
     )
     Allocation.objects.bulk_create(history)
     levels_save(levels=[levels[(pid, order.warehouse_id)] for pid in freed], fields=["allocated"])
@@ -232,7 +240,8 @@ def order_cancel(*, order_id: int, reason, by) -> CancelResult:
     if order.status == SalesOrderStatus.CANCELLED:
         order.cancelled_at = timezone.now()
     order.cancel_reason = reason
-    order.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+    order.cancelled_by = acting_user(by)
+    order.save(update_fields=["status", "cancelled_at", "cancel_reason", "cancelled_by"])
     return CancelResult(order=order, freed=freed)
 
 
@@ -258,7 +267,15 @@ def order_line_cancel(*, line_id: int, reason, by) -> CancelResult:
     if not (line.quantity_allocated or waiting(line)):
         raise ValidationError("Nothing is left open on this line to cancel.", code="line_closed")
     history, freed = _free_lines([line], reason=reason, by=by, levels=levels)
-    line.save(update_fields=["quantity_allocated", "quantity_cancelled", "cancel_reason"])
+    line.save(
+        update_fields=[
+            "quantity_allocated",
+            "quantity_cancelled",
+            "cancel_reason",
+            "cancelled_at",
+            "cancelled_by",
+        ]
+    )
     Allocation.objects.bulk_create(history)
     if freed:
         levels_save(levels=[levels[(line.product_id, order.warehouse_id)]], fields=["allocated"])
@@ -267,6 +284,7 @@ def order_line_cancel(*, line_id: int, reason, by) -> CancelResult:
     if order.status == SalesOrderStatus.CANCELLED:
         order.cancelled_at = timezone.now()
         order.cancel_reason = reason
-        fields += ["cancelled_at", "cancel_reason"]
+        order.cancelled_by = acting_user(by)
+        fields += ["cancelled_at", "cancel_reason", "cancelled_by"]
     order.save(update_fields=fields)
     return CancelResult(order=order, freed=freed)
