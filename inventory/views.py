@@ -63,7 +63,8 @@ from .ui import CsvExportMixin, form_add_service_error
 def _safe_next(request, fallback: str) -> str:
     """Where to go back to after a form: the page the user came from, if it is ours."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
+    # Only a path: redirect() would take a bare word such as "0" for a URL name and fail.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target

@@ -21,6 +21,7 @@ from ..models import Product, SafetyStockChange, StockLevel, StockMovement, Ware
 from ..services import stock_adjust
 from .shared import (
     MAX_QUANTITY,
+    ActionSelectionCheckMixin,
     DocumentNumberSearchMixin,
     EditedColumnsOnlyMixin,
     ReadOnlyAdminMixin,
@@ -143,7 +144,7 @@ class AdjustStockForm(forms.Form):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(EditedColumnsOnlyMixin, admin.ModelAdmin):
+class StockLevelAdmin(ActionSelectionCheckMixin, EditedColumnsOnlyMixin, admin.ModelAdmin):
     form = StockLevelAdminForm
     list_display = (
         "product",
