@@ -54,32 +54,29 @@ class QueueRow(NamedTuple):
     product_id: int
     order_id: int
     waiting: int
-    priority: int
-    placed_at: dt.datetime
-    customer: str
+    # Only for people reading the plan; left out when the rows are read for a confirmation.
+    priority: int | None = None
+    placed_at: dt.datetime | None = None
+    customer: str | None = None
 
 
 def backorder_queue_rows(
-    *, warehouse_id: int, product_ids: Iterable[int]
+    *, warehouse_id: int, product_ids: Iterable[int], for_review: bool = True
 ) -> dict[int, list[QueueRow]]:
     """The queues of several products at one warehouse as plain rows in release order, keyed by
-    product id; one query. A release reads tens of thousands of lines, so no models are built."""
+    product id; one query. A release reads tens of thousands of lines, so no models are built,
+    and without `for_review` only the columns a confirmation checks are read."""
     queues: dict[int, list[QueueRow]] = defaultdict(list)
+    columns = ["id", "product_id", "order_id", "quantity_backordered"]
+    if for_review:
+        columns += ["order__priority", "order__placed_at", "order__customer__name"]
     rows = (
         waiting_lines()
         .filter(product_id__in=list(product_ids), order__warehouse_id=warehouse_id)
-        .values_list(
-            "id",
-            "product_id",
-            "order_id",
-            "quantity_backordered",
-            "order__priority",
-            "order__placed_at",
-            "order__customer__name",
-        )
+        .values_list(*columns)
     )
     for row in rows:
-        queues[row[1]].append(QueueRow._make(row))
+        queues[row[1]].append(QueueRow(*row))
     return queues
 
 

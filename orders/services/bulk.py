@@ -61,22 +61,13 @@ def _values_source(model: type[Model], names: Sequence[str], rows: Sequence[Sequ
 
 def column_add(model: type[Model], name: str, deltas: Mapping[int, int]) -> None:
     """Add a delta per primary key to an integer column, in one UPDATE."""
-    _column_update(model, name, deltas, add=True)
-
-
-def column_set(model: type[Model], name: str, values: Mapping[int, Any]) -> None:
-    """Set a column to a value per primary key, in one UPDATE."""
-    _column_update(model, name, values, add=False)
-
-
-def _column_update(model: type[Model], name: str, values: Mapping[int, Any], *, add: bool) -> None:
-    if not values:
+    if not deltas:
         return
     table = _quoted(model._meta.db_table)
     pk = model._meta.pk.column
     column = _quoted(model._meta.get_field(name).column)
-    source, params = _values_source(model, [pk, name], list(values.items()))
-    new = f"{table}.{column} + v.{_quoted(name)}" if add else f"v.{_quoted(name)}"
+    source, params = _values_source(model, [pk, name], list(deltas.items()))
+    new = f"{table}.{column} + v.{_quoted(name)}"
     match = f"{table}.{_quoted(pk)} = v.{_quoted(pk)}"
     sql = f"UPDATE {table} SET {column} = {new} FROM {source} WHERE {match}"  # noqa: S608
     with connection.cursor() as cursor:

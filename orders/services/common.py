@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef
 
 from ..models import OrderLine, SalesOrder, SalesOrderStatus
 from ..tasks import orders_ready_notify
-from .bulk import column_set, ids_in
+from .bulk import ids_in
 
 logger = logging.getLogger(__name__)
 
@@ -35,51 +35,33 @@ def status_for(lines: Iterable[OrderLine]) -> str:
     """An order waits while any line waits, is ready while anything allocated is unshipped, is
     shipped once everything wanted went out, and is cancelled when nothing was ever shipped."""
     lines = list(lines)
-    return status_from(
-        waits=any(waiting(line) > 0 for line in lines),
-        allocated=any(line.quantity_allocated > 0 for line in lines),
-        shipped=any(line.quantity_shipped > 0 for line in lines),
-    )
-
-
-def status_from(*, waits: bool, allocated: bool, shipped: bool) -> str:
-    """status_for's rule from whether any line waits, holds an allocation, or has shipped."""
-    if waits:
+    if any(waiting(line) > 0 for line in lines):
         return SalesOrderStatus.BACKORDERED
-    if allocated:
+    if any(line.quantity_allocated > 0 for line in lines):
         return SalesOrderStatus.READY
-    if shipped:
+    if any(line.quantity_shipped > 0 for line in lines):
         return SalesOrderStatus.SHIPPED
     return SalesOrderStatus.CANCELLED
 
 
-def statuses_recompute(order_ids: list[int]) -> list[SalesOrder]:
-    """Bring the status of many locked orders in line with their lines in three statements, and
-    return the orders that became ready to ship, in primary-key order.
+def orders_ready_after_allocation(order_ids: list[int]) -> list[int]:
+    """Mark ready the locked orders, just given stock, none of whose lines waits any more; return
+    their ids in primary-key order. Two statements, whatever the number of orders.
 
-    The callers hold the orders' locks, so the lines read here are the final ones. The flags are
-    read in the database (one row per order) rather than loading every line."""
-    lines = OrderLine.objects.filter(order_id=OuterRef("pk"))
-    orders = (
+    This is status_for applied to what an allocation can change: each order here had a waiting
+    line (so it was waiting for stock) and now holds an allocation, so it is ready exactly when
+    no line waits, and otherwise stays waiting. The callers hold the orders' locks, taken after
+    their levels, so the lines read here are final."""
+    waits = OrderLine.objects.filter(order_id=OuterRef("pk"), quantity_backordered__gt=0)
+    ready = list(
         SalesOrder.objects.filter(pk__in=ids_in(order_ids))
-        .annotate(
-            any_waits=Exists(lines.filter(quantity_backordered__gt=0)),
-            any_allocated=Exists(lines.filter(quantity_allocated__gt=0)),
-            any_shipped=Exists(lines.filter(quantity_shipped__gt=0)),
-        )
+        .exclude(status=SalesOrderStatus.READY)
+        .exclude(Exists(waits))
         .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    changed: dict[int, str] = {}
-    ready = []
-    for order in orders:
-        status = status_from(
-            waits=order.any_waits, allocated=order.any_allocated, shipped=order.any_shipped
-        )
-        if status != order.status:
-            order.status = changed[order.pk] = status
-            if status == SalesOrderStatus.READY:
-                ready.append(order)
-    column_set(SalesOrder, "status", changed)
+    if ready:
+        SalesOrder.objects.filter(pk__in=ids_in(ready)).update(status=SalesOrderStatus.READY)
     return ready
 
 

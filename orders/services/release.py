@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,8 +33,8 @@ from suppliers.models import document_number
 
 from ..models import Allocation, AllocationKind, OrderLine, Priority, Release, SalesOrder
 from ..selectors import QueueRow, backorder_queue_rows
-from .bulk import column_add, rows_insert
-from .common import notify_ready_after_commit, orders_lock_ids, statuses_recompute
+from .bulk import column_add, ids_in, rows_insert
+from .common import notify_ready_after_commit, orders_lock_ids, orders_ready_after_allocation
 
 MAX_PRODUCTS = 1000
 
@@ -135,7 +136,19 @@ class ReleaseDecision:
 class ReleaseResult:
     release: Release
     units: int
-    ready_orders: list[SalesOrder]
+    ready_order_ids: list[int]
+
+    @cached_property
+    def ready_orders(self) -> list[SalesOrder]:
+        """The orders the release made ready to ship, loaded (one query) when first asked for:
+        a large release makes thousands ready, and most callers only count them."""
+        if not self.ready_order_ids:
+            return []
+        return list(
+            SalesOrder.objects.filter(pk__in=ids_in(self.ready_order_ids))
+            .select_related("customer")
+            .order_by("pk")
+        )
 
 
 def _fingerprint(
@@ -297,12 +310,14 @@ def _decisions_clean(decisions: Sequence[ReleaseDecision | Mapping]) -> list[Rel
                 quantity=raw.get("quantity"),
                 moved_up_reason=raw.get("moved_up_reason", ""),
             )
-        try:
-            line_id = id_int(raw.line_id)
-        except (TypeError, ValueError):
-            raise ValidationError(
-                "Unknown order line in the release.", code="unknown_line"
-            ) from None
+        line_id = raw.line_id
+        if type(line_id) is not int or not 0 < line_id < 2**63:
+            try:
+                line_id = id_int(line_id)
+            except (TypeError, ValueError):
+                raise ValidationError(
+                    "Unknown order line in the release.", code="unknown_line"
+                ) from None
         if line_id in seen:
             raise ValidationError("A line appears twice in the release.", code="duplicate_line")
         seen.add(line_id)
@@ -314,7 +329,14 @@ def _decisions_clean(decisions: Sequence[ReleaseDecision | Mapping]) -> list[Rel
         reason = raw.moved_up_reason
         if reason:
             reason = reason_clean(reason, required=False, field="reason for moving up")
-        cleaned.append(ReleaseDecision(line_id=line_id, quantity=quantity, moved_up_reason=reason))
+        else:
+            reason = ""
+        if line_id is raw.line_id and quantity is raw.quantity and reason is raw.moved_up_reason:
+            cleaned.append(raw)
+        else:
+            cleaned.append(
+                ReleaseDecision(line_id=line_id, quantity=quantity, moved_up_reason=reason)
+            )
     return cleaned
 
 
@@ -354,7 +376,7 @@ def release_confirm(
     levels = {pid: level for (pid, _), level in locked.items()}
     # The level locks freeze these products' queues (every change of a line's quantities locks
     # its level first), so the rows read now stay current until commit without locking them.
-    queues = backorder_queue_rows(warehouse_id=warehouse_id, product_ids=ids)
+    queues = backorder_queue_rows(warehouse_id=warehouse_id, product_ids=ids, for_review=False)
     if _fingerprint(warehouse_id, ids, levels, queues) != fingerprint:
         raise StalePlanError(
             "The stock or the queue changed while you were reviewing (someone else placed, shipped, "
@@ -445,6 +467,8 @@ def release_confirm(
 
     # Status of the touched orders: lock them (after the levels, in key order), then recompute.
     touched = orders_lock_ids(rows[d.line_id].order_id for d in given)
-    ready = statuses_recompute(touched)
-    notify_ready_after_commit(order.pk for order in ready)
-    return ReleaseResult(release=release, units=sum(d.quantity for d in given), ready_orders=ready)
+    ready = orders_ready_after_allocation(touched)
+    notify_ready_after_commit(ready)
+    return ReleaseResult(
+        release=release, units=sum(d.quantity for d in given), ready_order_ids=ready
+    )
