@@ -19,7 +19,7 @@ PYTHON := $(shell for candidate in python3.12 python3; do \
 done)
 endif
 
-.PHONY: help run test lint format worker
+.PHONY: help run test lint format bench worker
 
 help:
 	@echo "make run    start the demo on http://127.0.0.1:$(PORT)/ (migrate, demo data, demo accounts)"
@@ -27,6 +27,7 @@ help:
 	@echo "make test   run the test suite (ARGS=\"-k name\" to pass options to pytest)"
 	@echo "make lint   ruff check and ruff format --check"
 	@echo "make format ruff format and ruff check --fix"
+	@echo "make bench  benchmark on PostgreSQL at 100,000 products, writes docs/performance.md (BENCH_SIZE=S for 1/100)"
 
 $(VENV_PY):
 	@if [ -z "$(PYTHON)" ] || ! $(PYTHON) -c '$(PYTHON_OK)' >/dev/null 2>&1; then \
@@ -42,6 +43,10 @@ $(VENV_PY):
 $(VENV)/.installed: pyproject.toml | $(VENV_PY)
 	$(PIP_INSTALL) -e .
 	@touch $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(VENV_PY)
+	$(PIP_INSTALL) -e '.[bench]'
+	@touch $@ $(VENV)/.installed
 
 $(VENV)/.installed-dev: pyproject.toml | $(VENV_PY)
 	$(PIP_INSTALL) -e '.[dev]'
@@ -69,3 +74,7 @@ lint: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Needs DATABASE_URL (or BENCH_DATABASE_URL) pointing at PostgreSQL; see README, "Benchmarks".
+bench: $(VENV)/.installed-bench
+	$(VENV_PY) -m bench $(ARGS)
