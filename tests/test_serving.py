@@ -187,3 +187,46 @@ def test_collectstatic_writes_hashed_and_compressed_files(tmp_path):
     assert (tmp_path / hashed).exists()
     assert (tmp_path / f"{hashed}.gz").exists()
     assert "admin/css/base.css" in manifest
+
+
+# --- make serve's preflight ----------------------------------------------------------------------
+
+
+def _preflight(**env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "config.preflight"],
+        cwd=BASE_DIR,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_serving_refuses_sqlite_with_a_clear_message(tmp_path):
+    result = _preflight(
+        DJANGO_SECRET_KEY="preflight-test-key", DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}"
+    )
+
+    assert result.returncode == 1
+    assert "production runs on PostgreSQL" in result.stderr
+    assert "sqlite3" in result.stderr
+
+
+def test_serving_refuses_debug_mode():
+    result = _preflight(
+        DJANGO_DEBUG="1", DATABASE_URL="postgres://backstock@db.internal:5432/backstock"
+    )
+
+    assert result.returncode == 1
+    assert "DJANGO_DEBUG must be off" in result.stderr
+
+
+def test_serving_accepts_postgresql_with_debug_off():
+    result = _preflight(
+        DJANGO_SECRET_KEY="preflight-test-key",
+        DATABASE_URL="postgres://backstock@db.internal:5432/backstock",
+    )
+
+    assert result.returncode == 0, result.stderr
