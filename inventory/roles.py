@@ -46,6 +46,7 @@ WAREHOUSE_STAFF_PERMISSIONS = VIEW_EVERYTHING | {
 
 MANAGER_PERMISSIONS = WAREHOUSE_STAFF_PERMISSIONS | {
     "inventory.view_reorder_dashboard",
+    "inventory.view_audit",  # the history pages of products, orders and purchase orders
     "inventory.add_product",
     "inventory.change_product",
     "suppliers.add_supplier",

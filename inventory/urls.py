@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views, views_reorder
+from . import views, views_audit, views_reorder
 
 app_name = "inventory"
 
@@ -23,6 +23,11 @@ urlpatterns = [
         name="stocklevel-transfer",
     ),
     path("products/<int:pk>/", views.ProductDetailView.as_view(), name="product-detail"),
+    path(
+        "products/<int:pk>/history/",
+        views_audit.ProductHistoryView.as_view(),
+        name="product-history",
+    ),
     path("products/<int:pk>/chart.svg", views.ProductChartView.as_view(), name="product-chart"),
     path("products/import/", views.ProductImportView.as_view(), name="product-import"),
     path(

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views
+from .views.audit import OrderHistoryView
 
 app_name = "orders"
 
@@ -17,6 +18,7 @@ urlpatterns = [
         name="order-import-preview",
     ),
     path("orders/<int:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
+    path("orders/<int:pk>/history/", OrderHistoryView.as_view(), name="order-history"),
     path("orders/<int:pk>/ship/", views.OrderShipView.as_view(), name="order-ship"),
     path("orders/<int:pk>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
     path(

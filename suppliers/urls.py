@@ -2,12 +2,17 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_audit
 
 app_name = "suppliers"
 
 urlpatterns = [
     path("receiving/", views.ReceivingListView.as_view(), name="receiving-list"),
+    path(
+        "purchase-orders/<int:pk>/history/",
+        views_audit.PurchaseOrderHistoryView.as_view(),
+        name="purchaseorder-history",
+    ),
     path("purchase-orders/<int:pk>/receive/", views.ReceiveView.as_view(), name="receive"),
     path("suppliers/", views.SupplierListView.as_view(), name="supplier-list"),
     path("suppliers/<int:pk>/", views.SupplierDetailView.as_view(), name="supplier-detail"),

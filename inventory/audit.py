@@ -1,0 +1,226 @@
+"""The audit trail: who did what, read from the histories the apps already keep.
+
+Nothing is written twice for the audit. Every app keeps its own append-only facts (the stock
+ledger, safety stock changes, allocations, releases, shipments, who cancelled or sent a
+document) and the Django admin keeps its LogEntry rows. Each app offers selectors that turn its
+facts about one product, order or purchase order into rows of one shape (the columns below);
+`history_page` unites them in one SQL UNION ALL, newest first, and reads one page of it. A
+history page therefore costs two queries (count and page) however long the history is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.contrib.admin.models import LogEntry
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    CharField,
+    DateTimeField,
+    Expression,
+    F,
+    IntegerField,
+    QuerySet,
+    TextField,
+    Value,
+)
+from django.db.models.functions import Cast, Concat, LPad
+from django.urls import reverse
+
+from .models import Product, SafetyStockChange, StockLevel, StockMovement
+
+HISTORY_PER_PAGE = 50
+
+# The shape every part shares, in this order (a UNION matches columns by position).
+COLUMNS = ("a_at", "a_user", "a_action", "a_quantity", "a_reason", "a_detail", "a_row")
+
+ACTION_LABELS = {
+    # stock ledger (the movement kinds)
+    "receipt": "Received",
+    "shipment": "Shipped",
+    "adjustment": "Adjusted",
+    "count": "Counted",
+    "transfer": "Transferred",
+    "safety_stock": "Safety stock set",
+    # allocation history
+    "alloc_placement": "Allocated when placed",
+    "alloc_release": "Released",
+    "alloc_shipment": "Allocation shipped",
+    "alloc_cancellation": "Allocation freed by cancellation",
+    # documents
+    "order_placed": "Order placed",
+    "order_cancelled": "Order cancelled",
+    "line_cancelled": "Line cancelled",
+    "po_created": "Purchase order created",
+    "po_sent": "Sent to supplier",
+    "po_cancelled": "Purchase order cancelled",
+    "shipment_received": "Shipment received",
+    # Django admin (LogEntry action flags)
+    "admin_1": "Added in admin",
+    "admin_2": "Changed in admin",
+    "admin_3": "Deleted in admin",
+}
+
+# Document numbers inside the "what" column become links.
+_DOCUMENT = re.compile(r"\b(SO|PO|REL)-(\d{6,})\b")
+_DOCUMENT_URLS = {
+    "SO": "orders:order-detail",
+    "PO": "suppliers:purchaseorder-detail",
+    "REL": "orders:release-detail",
+}
+
+
+def text(value: str) -> Expression:
+    # Typed explicitly: PostgreSQL must know every UNION column's type, constants included.
+    return Cast(Value(value), CharField())
+
+
+def number_of(prefix: str, field: str) -> Expression:
+    """A document number (SO-000012) computed in SQL from a primary key, like the `number`
+    properties do in Python."""
+    return Concat(
+        text(f"{prefix}-"),
+        LPad(Cast(field, CharField()), 6, text("0")),
+        output_field=CharField(),
+    )
+
+
+def audit_rows(
+    queryset: QuerySet,
+    *,
+    at,
+    user,
+    action,
+    quantity=None,
+    reason=None,
+    detail=None,
+) -> QuerySet:
+    """One part of a history: the queryset's rows in the shared shape.
+
+    Field names are given as strings, constants as Value/expressions."""
+
+    def expression(value, output_field):
+        if value is None:
+            return Cast(Value(None), output_field)
+        if isinstance(value, str):
+            return Cast(F(value), output_field)
+        return value
+
+    annotations = {
+        "a_at": expression(at, DateTimeField()),
+        "a_user": expression(user, CharField()),
+        "a_action": expression(action, CharField()),
+        "a_quantity": expression(quantity, IntegerField()),
+        "a_reason": expression(reason, TextField()),
+        "a_detail": expression(detail, TextField()),
+        "a_row": Cast(F("pk"), IntegerField()),
+    }
+    return queryset.order_by().annotate(**annotations).values(*COLUMNS)
+
+
+def admin_log_rows(*, app_label: str, model: str, object_ids: QuerySet) -> QuerySet:
+    """Django admin additions, changes and deletions of the given objects (ids as a subquery)."""
+    entries = LogEntry.objects.filter(
+        content_type__app_label=app_label,
+        content_type__model=model,
+        object_id__in=object_ids.annotate(text_id=Cast("pk", CharField())).values("text_id"),
+    )
+    return audit_rows(
+        entries,
+        at="action_time",
+        user="user__username",
+        action=Concat(text("admin_"), Cast("action_flag", CharField()), output_field=CharField()),
+        reason="change_message",
+        detail="object_repr",
+    )
+
+
+def product_history_parts(*, product_id: int) -> list[QuerySet]:
+    """Stock ledger, safety stock changes and admin changes of a product and its levels."""
+    levels = StockLevel.objects.filter(product_id=product_id)
+    return [
+        audit_rows(
+            StockMovement.objects.filter(level__product_id=product_id),
+            at="created_at",
+            user="created_by__username",
+            action="kind",
+            quantity="quantity",
+            reason="reason",
+            detail=Concat(
+                F("level__warehouse__code"), text(" "), F("reference"), output_field=TextField()
+            ),
+        ),
+        audit_rows(
+            SafetyStockChange.objects.filter(level__product_id=product_id),
+            at="changed_at",
+            user="changed_by__username",
+            action=text("safety_stock"),
+            quantity="new_value",
+            reason="reason",
+            detail=Concat(
+                F("level__warehouse__code"),
+                text(": "),
+                Cast("old_value", CharField()),
+                text(" → "),
+                Cast("new_value", CharField()),
+                output_field=TextField(),
+            ),
+        ),
+        admin_log_rows(
+            app_label="inventory", model="product", object_ids=Product.objects.filter(pk=product_id)
+        ),
+        admin_log_rows(app_label="inventory", model="stocklevel", object_ids=levels),
+    ]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: object
+    user: str
+    action: str
+    action_label: str
+    what: str
+    quantity: int | None
+    reason: str
+    links: tuple[tuple[str, str], ...]
+
+
+def _links(detail: str, here: str) -> tuple[tuple[str, str], ...]:
+    found = []
+    for match in _DOCUMENT.finditer(detail or ""):
+        number = match.group(0)
+        if number == here or any(number == seen for seen, _ in found):
+            continue
+        url = reverse(_DOCUMENT_URLS[match.group(1)], args=[int(match.group(2))])
+        found.append((number, url))
+    return tuple(found)
+
+
+def _entry(row: dict, here: str) -> AuditEntry:
+    action = row["a_action"] or ""
+    reason = row["a_reason"] or ""
+    if action.startswith("admin_"):
+        # The admin stores its change message as JSON; LogEntry knows how to say it in words.
+        reason = LogEntry(change_message=reason).get_change_message()
+    return AuditEntry(
+        at=row["a_at"],
+        user=row["a_user"] or "",
+        action=action,
+        action_label=ACTION_LABELS.get(action, action.replace("_", " ").capitalize()),
+        what=(row["a_detail"] or "").strip(),
+        quantity=row["a_quantity"],
+        reason=reason,
+        links=_links(row["a_detail"], here),
+    )
+
+
+def history_page(parts: list[QuerySet], *, page: object, here: str = "") -> Page:
+    """One page of the union of the parts, newest first; entries link to the documents they
+    name (except `here`, the document the page is about)."""
+    first, *rest = parts
+    union = first.union(*rest, all=True).order_by("-a_at", "-a_row")
+    paginator = Paginator(union, HISTORY_PER_PAGE)
+    result = paginator.get_page(page)
+    result.object_list = [_entry(row, here) for row in result.object_list]
+    return result
