@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
-from inventory.models import Product, Warehouse
+from inventory.models import Product, StockLevel, Warehouse
 from inventory.services import (
     acting_user,
     id_int,
@@ -30,6 +30,7 @@ from ..models import (
     SalesOrderStatus,
 )
 from ..selectors import backordered_by_product
+from .bulk import column_add
 from .common import order_lookup, orders_lock, require_open, status_for, waiting
 
 MAX_LINES = 500
@@ -144,14 +145,14 @@ def order_place(
         created_by=acting_user(by),
     )
     new_lines = []
-    changed = []
+    taken: dict[int, int] = {}
     for item in cleaned:
         level = levels[(item.product_id, warehouse.pk)]
         free = max(0, level.available - owed.get(item.product_id, 0))
         take = min(item.quantity, free)
         if take:
             level.allocated += take
-            changed.append(level)
+            taken[level.pk] = take
         new_lines.append(
             OrderLine(
                 product_id=item.product_id, quantity_ordered=item.quantity, quantity_allocated=take
@@ -176,7 +177,8 @@ def order_place(
             if line.quantity_allocated
         ]
     )
-    levels_save(levels=changed, fields=["allocated"])
+    # One set-based UPDATE of the locked levels, whatever the number of lines (see bulk.py).
+    column_add(StockLevel, "allocated", taken)
     return order
 
 

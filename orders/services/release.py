@@ -24,7 +24,6 @@ from inventory.services import (
     acting_user,
     id_int,
     levels_lock,
-    levels_save,
     quantity_clean,
     reason_clean,
     write_transaction,
@@ -407,6 +406,7 @@ def release_confirm(
             )
         per_product.setdefault(row.product_id, []).append(decision)
 
+    level_deltas: dict[int, int] = {}  # summed per level first: one row each in the UPDATE
     for pid, chosen in per_product.items():
         level = levels[pid]
         total = sum(d.quantity for d in chosen)
@@ -433,6 +433,7 @@ def release_confirm(
                 )
             later_min = pos if later_min is None else min(later_min, pos)
         level.allocated += total
+        level_deltas[level.pk] = total
 
     user = acting_user(by)
     release = Release.objects.create(
@@ -463,7 +464,7 @@ def release_confirm(
         },
     )
     column_add(OrderLine, "quantity_allocated", {d.line_id: d.quantity for d in given})
-    levels_save(levels=[levels[pid] for pid in sorted(per_product)], fields=["allocated"])
+    column_add(StockLevel, "allocated", level_deltas)
 
     # Status of the touched orders: lock them (after the levels, in key order), then recompute.
     touched = orders_lock_ids(rows[d.line_id].order_id for d in given)
