@@ -84,6 +84,30 @@ def manage(*args: str, env: dict[str, str], timeout: int = 300) -> subprocess.Co
     )
 
 
+# Sessions opened beforehand (no password hashing), one per simulated user; printed as
+# "session <cookie name> <key>" lines.
+SESSIONS_SCRIPT = """
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+names = {names!r}
+users = {{user.username: user for user in get_user_model().objects.filter(username__in=names)}}
+for index in range({count}):
+    client = Client()
+    client.force_login(users[names[index % len(names)]])
+    print("session", settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value)
+"""
+
+
+def sessions_open(count: int, env: dict[str, str]) -> list[list[str]]:
+    """[cookie name, session key] pairs for signed-in demo accounts."""
+    script = SESSIONS_SCRIPT.format(names=[name for name, _ in ACCOUNTS], count=count)
+    done = manage("shell", "-c", script, env=env)
+    if done.returncode:
+        raise RuntimeError(f"opening sessions failed:\n{done.stderr[-2000:]}")
+    return [line.split()[1:3] for line in done.stdout.splitlines() if line.startswith("session ")]
+
+
 def skus_to_order(database_url: str, limit: int = 500) -> list[str]:
     import psycopg
 
@@ -191,7 +215,13 @@ def run_load(
             raise RuntimeError(f"demo_accounts failed:\n{accounts.stderr[-2000:]}")
         data_path, report_path = work / "data.json", work / "report.json"
         data_path.write_text(
-            json.dumps({"accounts": ACCOUNTS, "skus": skus_to_order(database_url)})
+            json.dumps(
+                {
+                    "accounts": ACCOUNTS,
+                    "sessions": sessions_open(users, env),
+                    "skus": skus_to_order(database_url),
+                }
+            )
         )
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
@@ -302,6 +332,10 @@ def section(result: LoadResult) -> dict:
     notes.append(
         f"gunicorn ({result.workers} sync workers) and locust share this machine's cores with "
         "PostgreSQL; response times include queueing for a free worker."
+    )
+    notes.append(
+        "Every tenth simulated user signs in through the form; the others start with a session "
+        "opened beforehand, so a burst of password hashing does not fill the first seconds."
     )
     notes.append(
         "A receipt or release that another user beat to it is answered with the form or the "

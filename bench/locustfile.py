@@ -1,13 +1,15 @@
 """Simulated warehouse staff for the load test (run by bench/load.py; not imported by Django).
 
-Each simulated user signs in once with a demo account, then keeps mixing what staff do all day:
+Every tenth simulated user signs in through the form with a demo account, the others start with
+a session opened beforehand (see bench/load.py); each then keeps mixing what staff do all day:
 browsing (home, stock list and its filters, product pages, backorders, orders, receiving),
 placing orders, receiving deliveries against open purchase orders and confirming the release
 review that follows. Pages are found by following the app's own links and forms, as a person
 would; only the SKUs to order come from the data file bench/load.py writes.
 
 Environment (set by bench/load.py):
-- BACKSTOCK_LOAD_DATA: JSON file with "accounts" ([username, password] pairs) and "skus".
+- BACKSTOCK_LOAD_DATA: JSON file with "accounts" ([username, password] pairs), "sessions"
+  ([cookie name, session key] pairs opened beforehand) and "skus".
 - BACKSTOCK_LOAD_REPORT: where to write the counters below when the run ends.
 - BACKSTOCK_LOAD_MAX_REQUESTS: a hard cap; the run stops when it is reached.
 """
@@ -37,6 +39,7 @@ actions: dict[str, Counter[str]] = {
     kind: Counter() for kind in ("browse", "order", "receive", "release")
 }
 _environment = None
+_started = 0  # simulated users started so far
 
 
 @events.init.add_listener
@@ -151,8 +154,24 @@ class StaffUser(HttpUser):
     wait_time = between(0.5, 2.0)
 
     def on_start(self):
+        global _started
         self.product_ids: list[str] = []
         self.order_ids: list[str] = []
+        number, _started = _started, _started + 1
+        sessions = DATA.get("sessions") or []
+        if number % 10 and number < len(sessions):
+            cookie, key = sessions[number]
+            self.client.cookies.set(cookie, key)
+        else:
+            self.sign_in()
+        # The start of a shift: look at the stock, check deliveries, take an order, see what
+        # waits for stock. Every kind of work is then tried early even in a short run.
+        self.stock_list()
+        self.receive_and_release()
+        self.place_order()
+        self.release_waiting()
+
+    def sign_in(self):
         username, password = random.choice(DATA["accounts"])
         page = self.client.get("/accounts/login/", name="login form")
         form = form_with(page.text, "csrfmiddlewaretoken")
@@ -165,12 +184,6 @@ class StaffUser(HttpUser):
         ) as response:
             if urlpath(response.url) != "/":
                 response.failure(f"sign-in as {username} did not reach the home page")
-        # The start of a shift: look at the stock, check deliveries, take an order, see what
-        # waits for stock. Every kind of work is then tried early even in a short run.
-        self.stock_list()
-        self.receive_and_release()
-        self.place_order()
-        self.release_waiting()
 
     # --- browsing ----------------------------------------------------------------------------
 
