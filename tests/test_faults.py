@@ -131,10 +131,10 @@ def test_release_failing_midway_applies_nothing_and_shows_503(
     warehouse, product = waiting_release
     data = release_post(staff_client, warehouse, product)
     before = database_snapshot()
-    # statuses_recompute runs after the allocations, lines and levels were written.
+    # orders_lock_ids runs after the allocations, lines and levels were written.
     monkeypatch.setattr(
-        "orders.services.release.statuses_recompute",
-        failing_midway(order_common.statuses_recompute, raise_operational_error),
+        "orders.services.release.orders_lock_ids",
+        failing_midway(order_common.orders_lock_ids, raise_operational_error),
     )
 
     response = staff_client.post(reverse("orders:release-review"), data)
@@ -190,7 +190,7 @@ def test_other_errors_still_get_the_500_page(staff_client, waiting_release, monk
     def broken(*args, **kwargs):
         raise ZeroDivisionError
 
-    monkeypatch.setattr("orders.services.release.statuses_recompute", broken)
+    monkeypatch.setattr("orders.services.release.orders_lock_ids", broken)
     response = staff_client.post(reverse("orders:release-review"), data)
     assert response.status_code == 500
 
@@ -207,8 +207,8 @@ def test_release_survives_its_connection_being_killed_midway(
     data = release_post(staff_client, warehouse, product)
     before = database_snapshot()
     monkeypatch.setattr(
-        "orders.services.release.statuses_recompute",
-        failing_midway(order_common.statuses_recompute, terminate_own_backend),
+        "orders.services.release.orders_lock_ids",
+        failing_midway(order_common.orders_lock_ids, terminate_own_backend),
     )
 
     response = staff_client.post(reverse("orders:release-review"), data)
