@@ -15,6 +15,42 @@ from .forms import IdListField
 from .models import Warehouse
 
 
+class SupplierNameField(forms.ModelChoiceField):
+    """An active supplier by its name, typed (a text box: a list of thousands of suppliers would
+    be too long to render or scroll), or by its id in a link; the box shows the name."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"type": "search", "autocomplete": "off"})
+        )
+        super().__init__(queryset=Supplier.objects.filter(is_active=True), **kwargs)
+        self.found: Supplier | None = None
+
+    def to_python(self, value):
+        value = (value or "").strip()
+        if not value:
+            return None
+        suppliers = self.queryset
+        if value.isdigit() and len(value) < 19:
+            found = suppliers.filter(pk=int(value)).first()
+        else:
+            matches = list(suppliers.filter(name__iexact=value)[:2]) or list(
+                suppliers.filter(name__icontains=value)[:2]
+            )
+            found = matches[0] if len(matches) == 1 else None
+        if found is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        self.found = found
+        return found
+
+    def prepare_value(self, value):
+        if self.found is not None:  # the supplier the form was filtered by, named
+            return self.found.name
+        return value
+
+
 class ReorderFilterForm(forms.Form):
     """Narrow the suggestions by warehouse, preferred supplier, or to urgent rows only."""
 
@@ -24,11 +60,13 @@ class ReorderFilterForm(forms.Form):
         empty_label="All warehouses",
         error_messages={"invalid_choice": "Choose one of the listed warehouses."},
     )
-    supplier = forms.ModelChoiceField(
-        queryset=Supplier.objects.filter(is_active=True),
+    supplier = SupplierNameField(
         required=False,
-        empty_label="All suppliers",
-        error_messages={"invalid_choice": "Choose one of the listed suppliers."},
+        help_text="Its name, or part of a name only one supplier has.",
+        error_messages={
+            "invalid_choice": "Choose one of the listed suppliers: type the name of one active "
+            "supplier (Purchasing › Suppliers lists them)."
+        },
     )
     urgent = forms.BooleanField(
         label="Only urgent",

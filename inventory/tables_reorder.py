@@ -184,7 +184,7 @@ def eoq_working(row) -> str:
     parts = [f"D = {rate(row.d)} × 365 = {qty(round(yearly))}"]
     ordering_cost = getattr(row, "ordering_cost", None)
     if ordering_cost is not None:
-        parts.append(f"S = {money(ordering_cost)}")
+        parts.append(f"S = {money(ordering_cost)} per order")
     else:
         parts.append("S = the supplier's ordering cost (or the default)")
     if holding_rate is not None and row.unit_cost is not None:
@@ -242,6 +242,9 @@ class Suggestion:
         # Open purchase order lines of this product × warehouse as (expected date, outstanding,
         # PO number); filled in for the rows on the page (see suggestions_supply_attach).
         self.supply: list[tuple] = []
+        # A draft, sent or partly received order of this row's supplier for the same product ×
+        # warehouse: drafting skips the row, so the page says so.
+        self.covered_by = None
 
     def __getattr__(self, name):
         # Only called for names the wrapper lacks; never for "row" itself once it is set.
@@ -255,18 +258,27 @@ class Suggestion:
 
 
 def suggestions_supply_attach(suggestions: Iterable[Suggestion]) -> None:
-    """Name the open purchase orders behind each row's "on order" (one query for the page)."""
-    from suppliers.selectors import open_supply
+    """Name the open purchase orders behind each row's "on order", and the draft, sent or partly
+    received order of the row's own supplier that already covers it (one query for the page)."""
+    from suppliers.selectors import pending_purchases
 
     suggestions = list(suggestions)
     if not suggestions:
         return
-    supply = open_supply(
+    pending = pending_purchases(
         product_ids={s.product_id for s in suggestions},
         warehouse_ids={s.warehouse_id for s in suggestions},
     )
     for suggestion in suggestions:
-        suggestion.supply = supply.get((suggestion.product_id, suggestion.warehouse_id), [])
+        lines = pending.get((suggestion.product_id, suggestion.warehouse_id), [])
+        suggestion.supply = [
+            (line.expected_date, line.outstanding, line.number)
+            for line in lines
+            if not line.is_draft and line.outstanding > 0
+        ]
+        suggestion.covered_by = next(
+            (line for line in lines if line.supplier_id == suggestion.supplier_id), None
+        )
 
 
 def suggestions_grouped(rows: Sequence) -> list[Suggestion]:
@@ -357,11 +369,22 @@ class ReorderSuggestionTable(tables.Table):
             ' <span class="badge text-bg-light border fw-normal">{}</span>',
             ((flag,) for flag in getattr(record, "flags", ()) if flag != "no supplier"),
         )
+        covered = getattr(record, "covered_by", None)
+        if covered is not None:
+            covered = format_html(
+                ' <span class="badge text-bg-info covered-mark" data-testid="covered" title="{}">'
+                "on {} ({})</span>",
+                "Already on an order of this supplier: creating draft purchase orders skips "
+                "this row.",
+                covered.number,
+                "draft" if covered.is_draft else "sent",
+            )
         return format_html(
-            '<a href="{}">{}</a>{}<div class="small text-body-secondary">{}{}</div>',
+            '<a href="{}">{}</a>{}{}<div class="small text-body-secondary">{}{}</div>',
             url,
             value,
             urgent,
+            covered or "",
             record.name,
             flags,
         )
@@ -446,7 +469,13 @@ class ReorderSuggestionTable(tables.Table):
                 '<span class="text-body-secondary" title="{}">—</span>',
                 "Needs the supplier's ordering cost, the holding cost rate and a unit cost",
             )
-        return qty(math.ceil(value))
+        return format_html(
+            '{}<div class="small text-body-secondary eoq-inputs">D {} · S {} · H {}</div>',
+            qty(math.ceil(value)),
+            qty(round(float(record.d) * 365)),
+            money(getattr(record, "ordering_cost", None)),
+            rate(getattr(record, "holding_cost", None)),
+        )
 
     def render_explain(self, value, record):
         return format_html(

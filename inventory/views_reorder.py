@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,7 +24,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
+from django_tables2.data import TableListData
 
+from suppliers.selectors import supplier_lead_times
 from suppliers.services import purchase_orders_draft_from_suggestions
 
 from .charts_reorder import AgingBucket, aging_bars_svg, backorders_line_svg, lead_time_bars_svg
@@ -31,15 +34,18 @@ from .forms_reorder import ReorderFilterForm, ReorderSelectionForm
 from .reorder import (
     backordered_units_history,
     reorder_kpis,
-    reorder_suggestions,
+    rows_in_order,
+    screen_page,
     supplier_lead_time_chart,
 )
 from .services import safety_stock_apply_suggested
 from .tables_reorder import (
+    NO_SUPPLIER,
     ReorderSuggestionTable,
+    Suggestion,
+    SupplierGroup,
     csv_rows,
     money,
-    suggestions_grouped,
     suggestions_supply_attach,
 )
 
@@ -150,6 +156,62 @@ def _listing(items: list[str], total: int | None = None, sep: str = ", ") -> str
     return f"{shown} and {rest} more" if rest > 0 else shown
 
 
+class ScreenedSuggestions:
+    """The dashboard's suggestions as a sequence django-tables2 can page without reading them
+    all: its length is the screen's total, and a slice computes only the rows it covers (one
+    screen query, then the page's rows with their working)."""
+
+    def __init__(self, filters: dict, *, per_page: int, first_offset: int):
+        self.filters = filters
+        self.per_page = per_page
+        self.total = self.urgent = 0
+        self.lead_times: dict = {}
+        self.offset = -1
+        self.rows: list[Suggestion] = []
+        self.fetch(first_offset)
+
+    def fetch(self, offset: int) -> None:
+        page = screen_page(**self.filters, offset=offset, limit=self.per_page)
+        self.total, self.urgent, self.offset = page.total, page.urgent, offset
+        suppliers = {pk for pk in page.supplier_ids if pk is not None}
+        self.lead_times = supplier_lead_times(supplier_ids=suppliers) if suppliers else {}
+        rows = rows_in_order(page.level_ids, lead_times=self.lead_times)
+        self.rows = []
+        for row in rows:
+            totals = page.groups.get(row.supplier_id)
+            group = SupplierGroup(
+                name=row.supplier_name or NO_SUPPLIER,
+                rows=totals.rows if totals else 1,
+                urgent=totals.urgent if totals else int(row.urgent),
+                value=totals.value if totals else Decimal(0),
+            )
+            self.rows.append(Suggestion(row, group))
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start = key.start or 0
+            if start != self.offset:
+                self.fetch(start)
+            stop = self.total if key.stop is None else key.stop
+            return self.rows[: max(0, stop - start)]
+        return self[key : key + 1][0]
+
+    def __iter__(self):
+        return iter(self.rows)
+
+
+def _page_number(value: str | None) -> int:
+    """The page asked for, as django-tables2 reads it (anything odd is the first page)."""
+    try:
+        number = int(value or 1)
+    except ValueError:
+        return 1
+    return number if number >= 1 else 1
+
+
 class ReorderDashboardView(PermissionRequiredMixin, TemplateView):
     """What to buy this morning, why, and how backorders and suppliers are doing."""
 
@@ -157,6 +219,8 @@ class ReorderDashboardView(PermissionRequiredMixin, TemplateView):
     template_name = "inventory/reorder_dashboard.html"
     per_page = 100
     history_days = 90
+    # Suppliers compared in the lead-time chart: those of the suggestions on the page.
+    chart_suppliers = 20
 
     def get(self, request, *args, **kwargs):
         self.filter_form = ReorderFilterForm(request.GET or None)
@@ -165,34 +229,47 @@ class ReorderDashboardView(PermissionRequiredMixin, TemplateView):
             return self.csv_response()
         return super().get(request, *args, **kwargs)
 
-    def suggestions(self) -> list:
-        if self.filter_form.is_bound and not self.filter_form.is_valid():
-            return []
-        return reorder_suggestions(**self.filters)
+    @property
+    def filters_valid(self) -> bool:
+        return not (self.filter_form.is_bound and not self.filter_form.is_valid())
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        rows = self.suggestions()
         user = self.request.user
         can_apply = user.has_perm("inventory.set_safety_stock")
-        table = ReorderSuggestionTable(suggestions_grouped(rows), can_apply=can_apply)
+        if self.filters_valid:
+            # Ask for the requested page straight away; beyond the last page the table asks for
+            # the last one (one more screen query, only then).
+            number = _page_number(self.request.GET.get("page"))
+            suggestions = ScreenedSuggestions(
+                self.filters, per_page=self.per_page, first_offset=(number - 1) * self.per_page
+            )
+            data = TableListData(suggestions)
+        else:
+            suggestions = None
+            data = []
+        table = ReorderSuggestionTable(data, can_apply=can_apply)
         RequestConfig(self.request, paginate={"per_page": self.per_page}).configure(table)
-        suggestions_supply_attach(row.record for row in table.paginated_rows)
+        on_page = [row.record for row in table.paginated_rows]
+        suggestions_supply_attach(on_page)
         kpis = reorder_kpis()
         aging = [
             AgingBucket(bucket["label"], bucket["lines"], bucket["units"])
             for bucket in kpis["aging"]
         ]
-        lead_times = supplier_lead_time_chart()
+        lead_times = supplier_lead_time_chart(
+            stats=suggestions.lead_times if suggestions else {}, limit=self.chart_suppliers
+        )
+        history = backordered_units_history(days=self.history_days, current=kpis["backorder_units"])
         context.update(
             filter_form=self.filter_form,
             table=table,
-            rows_total=len(rows),
-            urgent_total=sum(1 for row in rows if row.urgent),
+            rows_total=suggestions.total if suggestions else 0,
+            urgent_total=suggestions.urgent if suggestions else 0,
             kpi_cards=kpi_cards(kpis),
             aging=aging,
             lead_times=lead_times,
-            backorders_chart=backorders_line_svg(backordered_units_history(days=self.history_days)),
+            backorders_chart=backorders_line_svg(history),
             aging_chart=aging_bars_svg(aging),
             lead_time_chart=lead_time_bars_svg(lead_times),
             can_order=user.has_perm("suppliers.add_purchaseorder"),
@@ -206,21 +283,31 @@ class ReorderDashboardView(PermissionRequiredMixin, TemplateView):
         return context
 
     def csv_response(self) -> StreamingHttpResponse:
-        """The suggestions as filtered on screen, written row by row as the response is sent."""
+        """The suggestions as filtered on screen, written as the response is sent: the screen
+        gives the ids in order, and the rows are computed a chunk at a time, so memory stays flat
+        whatever the number of rows."""
 
         class Echo:
             def write(self, value):
                 return value
 
         writer = csv.writer(Echo())
-        rows = self.suggestions()
+        ids = screen_page(**self.filters, limit=None).level_ids if self.filters_valid else []
         response = StreamingHttpResponse(
-            (writer.writerow(row) for row in csv_rows(rows)),
+            (writer.writerow(row) for row in csv_rows(_rows_chunked(ids))),
             content_type="text/csv; charset=utf-8",
         )
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="reorder-{stamp}.csv"'
         return response
+
+
+CSV_CHUNK = 2000
+
+
+def _rows_chunked(level_ids: list[int]):
+    for start in range(0, len(level_ids), CSV_CHUNK):
+        yield from rows_in_order(level_ids[start : start + CSV_CHUNK])
 
 
 class ReorderSelectionActionView(PermissionRequiredMixin, View):

@@ -96,6 +96,58 @@ def open_supply(
     return supply
 
 
+@dataclass(frozen=True)
+class PendingPurchase:
+    """A line of a draft, sent or partially received purchase order for one product × warehouse."""
+
+    supplier_id: int
+    purchase_order_id: int
+    status: str
+    expected_date: dt.date
+    outstanding: int
+
+    @property
+    def number(self) -> str:
+        return document_number("PO", self.purchase_order_id)
+
+    @property
+    def is_draft(self) -> bool:
+        from .models import PurchaseOrderStatus
+
+        return self.status == PurchaseOrderStatus.DRAFT
+
+
+def pending_purchases(
+    *, product_ids: Iterable[int], warehouse_ids: Iterable[int]
+) -> dict[tuple[int, int], list[PendingPurchase]]:
+    """Lines of draft, sent and partially received purchase orders per product × warehouse,
+    earliest expected first (one query): what is on order, and what a new draft would repeat."""
+    from .models import PurchaseOrderStatus
+
+    rows = (
+        PurchaseOrderLine.objects.filter(
+            purchase_order__status__in=(PurchaseOrderStatus.DRAFT, *OPEN_PO_STATUSES),
+            product_id__in=list(product_ids),
+            purchase_order__warehouse_id__in=list(warehouse_ids),
+        )
+        .annotate(outstanding=OUTSTANDING)
+        .order_by("purchase_order__expected_date", "purchase_order_id", "id")
+        .values_list(
+            "product_id",
+            "purchase_order__warehouse_id",
+            "purchase_order__supplier_id",
+            "purchase_order_id",
+            "purchase_order__status",
+            "purchase_order__expected_date",
+            "outstanding",
+        )
+    )
+    pending: dict[tuple[int, int], list[PendingPurchase]] = defaultdict(list)
+    for product_id, warehouse_id, *line in rows:
+        pending[(product_id, warehouse_id)].append(PendingPurchase(*line))
+    return pending
+
+
 def inbound_purchase_orders(*, today: dt.date | None = None) -> QuerySet[PurchaseOrder]:
     """Purchase orders still expecting stock, earliest expected first, flagged when overdue."""
     today = today or timezone.localdate()

@@ -10,6 +10,7 @@ from .kpis import (
     reorder_kpis,
     supplier_lead_time_chart,
 )
+from .screen import ScreenPage, screen_page
 from .suggestions import (
     NO_DEMAND,
     NO_SUPPLIER,
@@ -17,6 +18,7 @@ from .suggestions import (
     ReorderRow,
     demand_window,
     reorder_suggestions,
+    rows_in_order,
     suggestions_for,
 )
 
@@ -26,10 +28,13 @@ __all__ = [
     "NO_DEMAND",
     "NO_SUPPLIER",
     "ReorderRow",
+    "ScreenPage",
     "backordered_units_history",
     "demand_window",
     "reorder_kpis",
     "reorder_suggestions",
+    "rows_in_order",
+    "screen_page",
     "suggestions_for",
     "supplier_lead_time_chart",
 ]

@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -14,6 +15,7 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     Q,
     Subquery,
@@ -68,10 +70,10 @@ def _aging_buckets() -> tuple[tuple[str, str, int, int | None], ...]:
 
 def reorder_kpis(*, today: dt.date | None = None) -> dict:
     """Backorder lines, units, value and aging; fill rate; levels below safety stock; stockouts;
-    suppliers' on-time rate — five queries whatever the data."""
+    suppliers' on-time rate — one query whatever the data."""
     from orders.filters import age_q
     from orders.models import Allocation, AllocationKind, OrderLine
-    from suppliers.selectors import supplier_lead_times
+    from suppliers.models import PurchaseOrder
 
     today = today or timezone.localdate()
     money = DecimalField(max_digits=20, decimal_places=2)
@@ -95,7 +97,13 @@ def reorder_kpis(*, today: dt.date | None = None) -> dict:
         condition = age_q("order__placed_at", low, high, today)
         aggregates[f"lines_{key}"] = Count("id", filter=condition)
         aggregates[f"units_{key}"] = Coalesce(Sum("quantity_backordered", filter=condition), 0)
-    waiting = OrderLine.objects.filter(quantity_backordered__gt=0).aggregate(**aggregates)
+    waiting = (
+        OrderLine.objects.filter(quantity_backordered__gt=0)
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(**aggregates)
+        .values(*aggregates)
+    )
 
     # 2: fill rate over lines placed in the last 30 days (today included).
     since = day_start(today - dt.timedelta(days=FILL_RATE_DAYS - 1))
@@ -107,9 +115,13 @@ def reorder_kpis(*, today: dt.date | None = None) -> dict:
             quantity=OuterRef("quantity_ordered"),
         )
     )
-    placed = OrderLine.objects.filter(
-        order__placed_at__gte=since, order__placed_at__lt=until
-    ).aggregate(lines=Count("id"), filled=Count("id", filter=filled_at_placement))
+    placed = (
+        OrderLine.objects.filter(order__placed_at__gte=since, order__placed_at__lt=until)
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(placed_lines=Count("id"), placed_filled=Count("id", filter=filled_at_placement))
+        .values("placed_lines", "placed_filled")
+    )
 
     # 3: levels below safety stock and stockouts with demand in the window.
     start, end, _days = demand_window(today)
@@ -123,26 +135,55 @@ def reorder_kpis(*, today: dt.date | None = None) -> dict:
         )
     )
     levels = (
-        StockLevel.objects.annotate(
-            free=ExpressionWrapper(F("on_hand") - F("allocated"), output_field=IntegerField())
+        StockLevel.objects.annotate(one=Value(1))
+        .values("one")
+        .annotate(
+            below=Count(
+                "id", filter=Q(safety_stock__gt=0, on_hand__lt=F("allocated") + F("safety_stock"))
+            ),
+            stockouts=Count("id", filter=Q(on_hand=F("allocated")) & Q(had_demand)),
         )
-        .order_by()
-        .aggregate(
-            below=Count("id", filter=Q(safety_stock__gt=0, free__lt=F("safety_stock"))),
-            stockouts=Count("id", filter=Q(free=0) & Q(had_demand)),
-        )
+        .values("below", "stockouts")
     )
 
-    # 4–5: purchase orders' first deliveries against their expected dates.
-    lead_times = supplier_lead_times().values()
-    deliveries = sum(s.samples for s in lead_times)
-    on_time = sum(s.on_time for s in lead_times)
+    # 4: purchase orders' first deliveries against their expected dates.
+    tz = timezone.get_current_timezone()
+    first = (
+        PurchaseOrder.objects.filter(sent_at__isnull=False, shipments__isnull=False)
+        .values("id", "expected_date")
+        .annotate(first_day=TruncDate(Min("shipments__received_at"), tzinfo=tz))
+        .order_by()
+        .values_list("first_day", "expected_date")
+    )
+    first_sql, first_params = first.query.sql_with_params()
+    # Built from the ORM's compiled SQL; the values are parameters.
+    deliveries = (
+        "SELECT COUNT(*) AS deliveries, COALESCE(SUM(CASE WHEN f.first_day <= f.expected_date "  # noqa: S608
+        f"THEN 1 ELSE 0 END), 0) AS on_time FROM ({first_sql}) AS f"
+    )
+
+    # One query: the four one-row aggregates side by side.
+    parts, params = [], []
+    for index, queryset in enumerate((waiting, placed, levels)):
+        sql, part_params = queryset.order_by().query.sql_with_params()
+        parts.append(f"({sql}) AS k{index}")
+        params.extend(part_params)
+    parts.append(f"({deliveries}) AS k3")
+    params.extend(first_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM " + " CROSS JOIN ".join(parts), params)  # noqa: S608
+        names = [column[0] for column in cursor.description]
+        values = dict(zip(names, cursor.fetchone(), strict=True))
+    waiting = {key: values[key] for key in aggregates}
+    placed = {"lines": values["placed_lines"], "filled": values["placed_filled"]}
+    levels = {"below": values["below"], "stockouts": values["stockouts"]}
+    deliveries, on_time = int(values["deliveries"]), int(values["on_time"])
 
     return {
         "backorder_lines": waiting["lines"],
         "backorder_units": waiting["units"],
         # SQLite returns sums of decimals with stray digits; money has two.
-        "backorder_value": Decimal(waiting["value"]).quantize(CENTS),
+        "backorder_value": Decimal(str(waiting["value"] or 0)).quantize(CENTS),
         "aging": [
             {
                 "key": key,
@@ -165,10 +206,10 @@ def reorder_kpis(*, today: dt.date | None = None) -> dict:
 
 
 def backordered_units_history(
-    *, days: int = 90, today: dt.date | None = None
+    *, days: int = 90, today: dt.date | None = None, current: int | None = None
 ) -> list[tuple[dt.date, int]]:
     """Units backordered at the end of each day of the window, rebuilt backwards from today's
-    backorder (four queries).
+    backorder `current` (read when not given: one more query) and the day's changes (one query).
 
     A line's backorder is ordered − allocated − shipped − cancelled. Shipping only moves allocated
     units to shipped, so the backorder changes at three kinds of event only:
@@ -189,50 +230,42 @@ def backordered_units_history(
     start_at = day_start(start)
     tz = timezone.get_current_timezone()
 
-    # 1: the backorder now.
-    current = OrderLine.objects.filter(quantity_backordered__gt=0).aggregate(
-        units=Coalesce(Sum("quantity_backordered"), 0)
-    )["units"]
+    # The backorder now, unless the caller has it (the KPIs read it).
+    if current is None:
+        current = OrderLine.objects.filter(quantity_backordered__gt=0).aggregate(
+            units=Coalesce(Sum("quantity_backordered"), 0)
+        )["units"]
 
-    change: dict[dt.date, int] = defaultdict(int)
-
-    # 2: backorders created by placement, per day the order was placed.
-    at_placement = (
-        Allocation.objects.filter(line_id=OuterRef("pk"), kind=AllocationKind.PLACEMENT)
-        .order_by()
-        .values("line_id")
-        .annotate(total=Sum("quantity"))
-        .values("total")
-    )
+    # Backorders created by placement, per day the order was placed: what was ordered, less
+    # what placement allocated (two grouped reads; no per-line subquery).
     placed = (
         OrderLine.objects.filter(order__placed_at__gte=start_at)
         .annotate(day=TruncDate("order__placed_at", tzinfo=tz))
         .values("day")
-        .annotate(
-            units=Sum(
-                F("quantity_ordered")
-                - Coalesce(Subquery(at_placement, output_field=IntegerField()), 0)
-            )
-        )
+        .annotate(units=Sum("quantity_ordered"))
         .order_by()
         .values_list("day", "units")
     )
-    for day, units in placed:
-        change[day] += units or 0
-
-    # 3: releases, per day they were written.
+    allocated_at_placement = (
+        Allocation.objects.filter(
+            kind=AllocationKind.PLACEMENT, line__order__placed_at__gte=start_at
+        )
+        .annotate(day=TruncDate("line__order__placed_at", tzinfo=tz))
+        .values("day")
+        .annotate(units=-Sum("quantity"))
+        .order_by()
+        .values_list("day", "units")
+    )
+    # Releases, per day they were written (negative: they shrink the backorder).
     released = (
         Allocation.objects.filter(kind=AllocationKind.RELEASE, created_at__gte=start_at)
         .annotate(day=TruncDate("created_at", tzinfo=tz))
         .values("day")
-        .annotate(units=Sum("quantity"))
+        .annotate(units=-Sum("quantity"))
         .order_by()
         .values_list("day", "units")
     )
-    for day, units in released:
-        change[day] -= units or 0
-
-    # 4: waiting units cancelled, per line (the time needs the line's own rows).
+    # Waiting units cancelled, per day of the cancellation (see above for which time).
     cancel_rows = Allocation.objects.filter(
         line_id=OuterRef("pk"), kind=AllocationKind.CANCELLATION
     ).order_by()
@@ -241,23 +274,24 @@ def backordered_units_history(
     cancelled = (
         OrderLine.objects.filter(quantity_cancelled__gt=0)
         .annotate(
-            freed=Coalesce(Subquery(freed, output_field=IntegerField()), 0),
-            freed_at=Subquery(freed_at),
+            waiting=F("quantity_cancelled")
+            + Coalesce(Subquery(freed, output_field=IntegerField()), 0),
+            when=Coalesce(Subquery(freed_at), "order__cancelled_at", "order__placed_at"),
         )
-        .filter(
-            Q(freed_at__gte=start_at)
-            | Q(order__cancelled_at__gte=start_at)
-            | Q(order__placed_at__gte=start_at)
-        )
-        .values_list(
-            "quantity_cancelled", "freed", "freed_at", "order__cancelled_at", "order__placed_at"
-        )
+        .filter(waiting__gt=0, when__gte=start_at)
+        .annotate(day=TruncDate("when", tzinfo=tz))
+        .values("day")
+        .annotate(units=-Sum("waiting"))
+        .order_by()
+        .values_list("day", "units")
     )
-    for quantity_cancelled, freed_units, freed_time, order_cancelled_at, placed_at in cancelled:
-        waiting_cancelled = quantity_cancelled + freed_units  # cancellation rows are negative
-        when = freed_time or order_cancelled_at or placed_at
-        if waiting_cancelled > 0 and when >= start_at:
-            change[timezone.localtime(when, tz).date()] -= waiting_cancelled
+    change: dict[dt.date, int] = defaultdict(int)
+    for day, units in placed.union(
+        allocated_at_placement, released, cancelled, all=True
+    ).order_by():
+        if isinstance(day, str):  # SQLite gives a union's dates as text
+            day = dt.date.fromisoformat(day)
+        change[day] += units or 0
 
     # Undo the events after each day, newest first.
     level = current - sum(units for day, units in change.items() if day > end)
@@ -271,14 +305,21 @@ def backordered_units_history(
     return series
 
 
-def supplier_lead_time_chart() -> list[tuple[str, float | None, float | None]]:
+def supplier_lead_time_chart(
+    *, stats: dict | None = None, limit: int | None = None
+) -> list[tuple[str, float | None, float | None]]:
     """(supplier, promised days, measured mean days or None) for each supplier with terms or
-    deliveries, by name — two queries."""
+    deliveries, by name. `stats` are `supplier_lead_times` already read (no query); without them
+    every supplier's are read (two queries). With `limit`, the suppliers with the most measured
+    deliveries are kept."""
     from suppliers.selectors import supplier_lead_times
 
-    stats = sorted(supplier_lead_times().values(), key=lambda s: s.supplier_name.casefold())
+    if stats is None:
+        stats = supplier_lead_times()
+    shown = [s for s in stats.values() if s.promised_days is not None or s.samples]
+    if limit is not None:
+        shown = sorted(shown, key=lambda s: (-s.samples, s.supplier_name.casefold()))[:limit]
     return [
         (s.supplier_name, s.promised_days, s.measured_mean)
-        for s in stats
-        if s.promised_days is not None or s.samples
+        for s in sorted(shown, key=lambda s: s.supplier_name.casefold())
     ]

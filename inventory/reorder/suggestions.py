@@ -87,6 +87,9 @@ class ReorderRow:
     unit_cost: Decimal | None
     line_value: Decimal | None
     eoq: float | None
+    # The EOQ's inputs: S, the cost of one order, and H, the yearly cost of holding one unit.
+    ordering_cost: Decimal | None
+    holding_cost: float | None
     supplier_id: int | None
     supplier_name: str | None
     supplier_is_preferred: bool
@@ -126,14 +129,42 @@ def reorder_suggestions(
     today: dt.date | None = None,
 ) -> list[ReorderRow]:
     """Levels of active products (in active warehouses) whose projected stock is at or below the
-    reorder point — every level with include_all — sorted by supplier, warehouse, SKU."""
-    return suggestions_for(
+    reorder point, sorted by supplier, warehouse, SKU: screened in SQL (`screen`), then computed
+    with their working. With include_all every level is computed (small data only)."""
+    from .screen import screen_page
+
+    if include_all:
+        return suggestions_for(
+            warehouse_id=warehouse_id,
+            supplier_id=supplier_id,
+            urgent_only=urgent_only,
+            include_all=True,
+            today=today,
+        )
+
+    page = screen_page(
         warehouse_id=warehouse_id,
         supplier_id=supplier_id,
         urgent_only=urgent_only,
-        include_all=include_all,
+        limit=None,
         today=today,
     )
+    return rows_in_order(page.level_ids, today=today)
+
+
+def rows_in_order(
+    level_ids: list[int], *, today: dt.date | None = None, lead_times: dict | None = None
+) -> list[ReorderRow]:
+    """The rows of the given levels, in the order given."""
+    if not level_ids:
+        return []
+    rows = {
+        row.level_id: row
+        for row in suggestions_for(
+            level_ids=level_ids, include_all=True, today=today, lead_times=lead_times
+        )
+    }
+    return [rows[level_id] for level_id in level_ids if level_id in rows]
 
 
 def suggestions_for(
@@ -144,6 +175,7 @@ def suggestions_for(
     urgent_only: bool = False,
     include_all: bool = False,
     today: dt.date | None = None,
+    lead_times: dict | None = None,
 ) -> list[ReorderRow]:
     """The suggestion rows, optionally for chosen levels only (what the write services recompute
     from: a posted quantity is never trusted)."""
@@ -177,7 +209,8 @@ def suggestions_for(
         return []
     daily = _daily_demand(product_ids=product_ids, warehouse_id=warehouse_id, start=start, end=end)
     terms = _terms_by_product(product_ids=product_ids)
-    lead_times = supplier_lead_times(supplier_ids={t.supplier_id for t in terms.values()})
+    if lead_times is None:
+        lead_times = supplier_lead_times(supplier_ids={t.supplier_id for t in terms.values()})
 
     review_days = int(settings.BACKSTOCK_REVIEW_PERIOD_DAYS)
     default_service_level = float(settings.BACKSTOCK_SERVICE_LEVEL)
@@ -373,6 +406,12 @@ def _row(
             ordering_cost=ordering_cost,
             unit_cost=unit_cost,
             holding_rate=settings.BACKSTOCK_HOLDING_COST_RATE,
+        ),
+        ordering_cost=Decimal(str(ordering_cost)) if ordering_cost is not None else None,
+        holding_cost=(
+            float(unit_cost) * float(settings.BACKSTOCK_HOLDING_COST_RATE)
+            if unit_cost is not None and settings.BACKSTOCK_HOLDING_COST_RATE is not None
+            else None
         ),
         supplier_id=term.supplier_id if term else None,
         supplier_name=term.supplier_name if term else None,

@@ -576,12 +576,13 @@ def test_query_count_does_not_grow_with_rows(func):
 
 def test_suggestion_queries_itemised(django_assert_num_queries, warehouse):
     build_levels(20, [warehouse])
-    # 1 levels with available, backordered, on order, projected (stock_overview)
-    # 2 daily demand per product × warehouse × day
-    # 3 supply terms of those products, with their suppliers
-    # 4 suppliers with their promised lead times   } supplier_lead_times
-    # 5 sent purchase orders with first receipts   }
-    with django_assert_num_queries(5):
+    # 1 the screen: one page of level ids with the totals (inventory.reorder.screen)
+    # 2 levels with available, backordered, on order, projected (stock_overview)
+    # 3 daily demand per product × warehouse × day
+    # 4 supply terms of those products, with their suppliers
+    # 5 suppliers with their promised lead times   } supplier_lead_times
+    # 6 sent purchase orders with first receipts   }
+    with django_assert_num_queries(6):
         rows = reorder_suggestions()
     assert len(rows) == 20
 

@@ -642,21 +642,17 @@ def test_dashboard_queries_do_not_grow_with_the_rows(
     assert html.count('form="reorder-selection" aria-label="Select ') == count
     # 1-2   session, user
     # 3-4   the user's permissions: direct, then through groups (cached for the request)
-    # 5     suggestions: levels with available, backordered, on order, projected
-    # 6     suggestions: daily demand per product × warehouse × day
-    # 7     suggestions: the supply terms of those products
-    # 8-9   suggestions: the suppliers' promised and measured lead times
-    # 10    KPIs: open backorder lines, units, value and aging buckets in one aggregate
-    # 11    KPIs: fill rate over the last 30 days
-    # 12    KPIs: levels below safety stock and stockouts
-    # 13-14 KPIs: supplier on-time rate (lead times again)
-    # 15-16 lead time chart (lead times again)
-    # 17-20 backordered units history: today's backlog, then placements, allocations and
-    #       cancellations per day
-    # 21    open purchase order lines behind "on order" for the rows on the page
-    # 22-23 filter choices: warehouses, suppliers
+    # 5     the screen: one page of suggested level ids with the list's and groups' totals
+    # 6     the page's levels with available, backordered, on order, projected
+    # 7     the page's daily demand per product × warehouse × day
+    # 8     the supply terms of the page's products
+    # 9-10  the promised and measured lead times of the page's suppliers (also the chart's)
+    # 11    KPIs: backorder, fill rate, levels, on-time rate side by side in one query
+    # 12    backordered units history: the day's changes (today's backlog comes from the KPIs)
+    # 13    draft and open purchase order lines behind "on order" and "already ordered"
+    # 14    filter choices: warehouses
     with django_assert_num_queries(DASHBOARD_QUERIES):
         client.get(reverse(DASHBOARD))
 
 
-DASHBOARD_QUERIES = 23
+DASHBOARD_QUERIES = 14
