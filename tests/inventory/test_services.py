@@ -105,7 +105,9 @@ except ValidationError as error:
 
 def test_quantity_clean_with_a_huge_exponent_answers_at_once():
     """'1e999999999' once made quantity_clean build a billion-digit integer. The call runs in a
-    child process because such a conversion cannot be interrupted from inside Python."""
+    child process because such a conversion cannot be interrupted from inside Python. The time limit
+    only stops a hang (that conversion takes hours); it is not a speed target, so it leaves ample
+    room for a loaded machine to start Django in the child."""
     root = Path(__file__).resolve().parents[2]
     try:
         child = subprocess.run(  # noqa: S603 - our interpreter running our own fixed code
@@ -113,11 +115,11 @@ def test_quantity_clean_with_a_huge_exponent_answers_at_once():
             cwd=root,
             capture_output=True,
             text=True,
-            timeout=5,
+            timeout=120,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        pytest.fail("quantity_clean('1e999999999') did not return within 5 seconds")
+        pytest.fail("quantity_clean('1e999999999') did not return within 2 minutes")
     assert child.stdout.strip() == "not_a_number", child.stderr
 
 
