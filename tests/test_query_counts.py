@@ -98,14 +98,14 @@ def test_order_place_creating_levels_is_still_constant(
 #  1. SAVEPOINT
 #  2. SELECT the warehouse
 #  3. SELECT … FOR NO KEY UPDATE the levels of the products
-#  4. SELECT the queues of the products (with order, customer, product)
+#  4. SELECT the queues of the products (line, product, order, backorder)
 #  5. INSERT the Release
-#  6. INSERT the allocation history (bulk)
-#  7. UPDATE the lines' allocated (bulk)
-#  8. UPDATE the levels' allocated (bulk)
+#  6. INSERT the allocation history (one INSERT … SELECT)
+#  7. UPDATE the lines' allocated (one UPDATE … FROM)
+#  8. UPDATE the levels' allocated (one UPDATE … FROM)
 #  9. SELECT … FOR NO KEY UPDATE the touched orders
-# 10. SELECT all lines of those orders
-# 11. UPDATE the orders' status (bulk)
+# 10. SELECT those of them none of whose lines waits any more
+# 11. UPDATE those orders to ready to ship
 # 12. RELEASE SAVEPOINT
 # 13. SELECT the ready orders to notify (after commit), then the mail goes out
 RELEASE_QUERIES = 3 + 13

@@ -276,7 +276,7 @@ def test_a_shipment_from_another_warehouse_is_refused(
 #  6. SELECT the products chosen in the query string (form validation)
 #  7. SELECT the warehouse again (release_propose checks it exists)
 #  8. SELECT the products' stock levels with their products
-#  9. SELECT the waiting lines with order, customer and product (all queues at once)
+#  9. SELECT the waiting lines with their order and customer (all queues at once)
 # 10. SELECT the warehouse for the page header
 REVIEW_QUERIES = 10
 
