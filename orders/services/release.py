@@ -432,8 +432,9 @@ def release_confirm(
                     params={"number": document_number("SO", rows[decision.line_id].order_id)},
                 )
             later_min = pos if later_min is None else min(later_min, pos)
-        level.allocated += total
-        level_deltas[level.pk] = total
+        if total:
+            level.allocated += total
+            level_deltas[level.pk] = total
 
     user = acting_user(by)
     release = Release.objects.create(
