@@ -235,6 +235,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "config.auth.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip"
+# No start-up banner on stdout (it would mix into commands' output); lockouts are still logged.
+AXES_VERBOSE = False
 # Proxies in front of the app that append the client address to X-Forwarded-For (0: none, the
 # peer address is the client).
 BACKSTOCK_TRUSTED_PROXY_COUNT = env.int("BACKSTOCK_TRUSTED_PROXY_COUNT", default=0)

@@ -3,6 +3,7 @@ from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from inventory.roles import (
     MANAGER_GROUP,
@@ -14,6 +15,11 @@ from inventory.roles import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+def authenticate_at_sign_in(**credentials):
+    """Authenticate as the sign-in page does: sign-in throttling needs the request."""
+    return authenticate(RequestFactory().post("/accounts/login/"), **credentials)
 
 
 def group_permission_names(name: str) -> set[str]:
@@ -127,9 +133,9 @@ def test_demo_accounts_creates_one_login_per_role(settings, capsys):
 
     call_command("demo_accounts")
 
-    staff = authenticate(username="staff", password="staff-demo-1")
-    manager = authenticate(username="manager", password="manager-demo-1")
-    admin = authenticate(username="admin", password="admin-demo-1")
+    staff = authenticate_at_sign_in(username="staff", password="staff-demo-1")
+    manager = authenticate_at_sign_in(username="manager", password="manager-demo-1")
+    admin = authenticate_at_sign_in(username="admin", password="admin-demo-1")
     assert [g.name for g in staff.groups.all()] == [STAFF_GROUP]
     assert [g.name for g in manager.groups.all()] == [MANAGER_GROUP]
     assert admin.is_superuser
@@ -152,7 +158,7 @@ def test_demo_accounts_twice_resets_passwords_without_duplicates(settings):
     call_command("demo_accounts")
 
     assert get_user_model().objects.count() == 3
-    staff = authenticate(username="staff", password="staff-demo-1")
+    staff = authenticate_at_sign_in(username="staff", password="staff-demo-1")
     assert staff is not None
     assert not staff.is_superuser
 
@@ -171,4 +177,4 @@ def test_demo_accounts_runs_with_debug_off_when_forced(settings):
 
     call_command("demo_accounts", "--force")
 
-    assert authenticate(username="manager", password="manager-demo-1") is not None
+    assert authenticate_at_sign_in(username="manager", password="manager-demo-1") is not None
