@@ -210,6 +210,7 @@ def tainted(strategy: st.SearchStrategy) -> st.SearchStrategy:
 
 
 OMIT = object()
+HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/stock/?page=2"}
 
 
 def hostile(plausible: st.SearchStrategy) -> st.SearchStrategy:
@@ -329,9 +330,16 @@ def world(db, settings, tmp_path):
 # --- what each endpoint reads ----------------------------------------------------------------
 
 
+def redirected(response) -> bool:
+    """A redirect, or its htmx form: the page told to go elsewhere or to reload."""
+    return response.status_code == 302 or bool(
+        response.headers.get("HX-Redirect") or response.headers.get("HX-Refresh")
+    )
+
+
 def success_message_redirect(response, client) -> bool:
     """The app's success: a redirect (POST/redirect/GET) carrying a success message."""
-    return response.status_code == 302 and any(
+    return redirected(response) and any(
         message.level == messages.SUCCESS for message in get_messages(response.wsgi_request)
     )
 
@@ -344,7 +352,7 @@ def redirect_to(name: str) -> Callable:
 
 
 def any_redirect(response, client) -> bool:
-    return response.status_code == 302
+    return redirected(response)
 
 
 World = SimpleNamespace
@@ -367,6 +375,8 @@ class Spec:
     # Sign-in pages may answer a throttled or refused attempt with 403/429; the others must let
     # this user (who holds every permission) reach the form.
     may_refuse: bool = False
+    # The view answers htmx requests differently; examples are then sent with and without htmx.
+    htmx: bool = False
 
 
 def _at(name: str, *args) -> Callable[[World, Client], str]:
@@ -514,6 +524,7 @@ SPECS: dict[str, Spec] = {
     # --- inventory ---------------------------------------------------------------------------
     "inventory:safetystock-edit": Spec(
         url=_at("inventory:safetystock-edit", _level),
+        htmx=True,
         forms=lambda world: [SetSafetyStockForm()],
         extras=lambda world: {"next": _next(world)},
         valid=lambda world: {"value": "7", "reason": "Fuzz"},
@@ -544,6 +555,7 @@ SPECS: dict[str, Spec] = {
     ),
     "inventory:product-import": Spec(
         url=_at("inventory:product-import"),
+        htmx=True,
         forms=lambda world: [ProductImportUploadForm()],
         hints={
             "file": lambda world: st.just(Upload(b"sku,name\nFUZZ-UP-1,Uploaded product\n")),
@@ -592,6 +604,7 @@ SPECS: dict[str, Spec] = {
     ),
     "orders:order-import": Spec(
         url=_at("orders:order-import"),
+        htmx=True,
         forms=lambda world: [UploadOrdersForm()],
         hints={"file": lambda world: st.just(Upload(_order_csv(world)))},
         success=any_redirect,  # to the preview; nothing is placed before confirming
@@ -806,9 +819,9 @@ def assert_escaped(response, where: str) -> None:
         assert raw not in body, f"{where}: {raw!r} appears unescaped in the page"
 
 
-def assert_local_redirect(response, where: str) -> None:
-    location = urlsplit(response["Location"])
-    message = f"{where}: redirects off-site to {response['Location']!r}"
+def assert_local_redirect(target: str, where: str) -> None:
+    location = urlsplit(target)
+    message = f"{where}: redirects off-site to {target!r}"
     assert location.netloc in {"", "testserver"}, message
     assert location.scheme in {"", "http"}, message
 
@@ -873,8 +886,9 @@ def test_bad_input_never_errors_or_changes_anything(name, world, data):
         client.force_login(world.user)
         url = spec.url(world, client)
         posted = data.draw(submissions(fields, extras, spec.valid(world)), label="posted")
+        headers = data.draw(st.sampled_from([{}, HTMX]) if spec.htmx else st.just({}))
         before = db_state()
-        response = client.post(url, encoded(posted))
+        response = client.post(url, encoded(posted), **headers)
         where = f"POST {name} {url}"
         assert response.status_code < 500, f"{where}: {response.status_code}"
         if not spec.may_refuse:
@@ -884,11 +898,12 @@ def test_bad_input_never_errors_or_changes_anything(name, world, data):
         event(f"{name}: {'accepted' if accepted else 'refused'}")
         assert accepted or not changed, f"{where}: refused input changed {changed}"
         assert_escaped(response, where)
-        if response.status_code in {301, 302, 303}:
-            assert_local_redirect(response, where)
-            landing = client.get(response["Location"])
-            assert landing.status_code < 500, f"{where} → {response['Location']}: 5xx"
-            assert_escaped(landing, f"{where} → {response['Location']}")
+        target = response.headers.get("Location") or response.headers.get("HX-Redirect")
+        if target:
+            assert_local_redirect(target, where)
+            landing = client.get(target)
+            assert landing.status_code < 500, f"{where} → {target}: 5xx"
+            assert_escaped(landing, f"{where} → {target}")
     finally:
         transaction.savepoint_rollback(savepoint)
 
