@@ -41,6 +41,45 @@ class InlineFilterSet(django_filters.FilterSet):
         return form
 
 
+class SupplierLookupField(forms.CharField):
+    """A supplier typed by name (any part of it), or its number as a link carries it. A text box,
+    not a list: a list of thousands of suppliers takes seconds to render and is no use to scroll."""
+
+    default_error_messages = {
+        "unknown": "No supplier has the number %(value)s; type part of its name instead.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"type": "search", "placeholder": "Name"})
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value).strip()
+        if value.isdigit() and not (
+            len(value) < 19 and Supplier.objects.filter(pk=int(value)).exists()
+        ):
+            raise forms.ValidationError(
+                self.error_messages["unknown"], code="unknown", params={"value": value}
+            )
+        return value
+
+
+class SupplierLookupFilter(django_filters.Filter):
+    """Orders of the supplier with that number, or of every supplier whose name contains the text."""
+
+    field_class = SupplierLookupField
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        if value.isdigit():
+            return qs.filter(supplier_id=int(value))
+        return qs.filter(supplier__name__icontains=value)
+
+
 def _week_bounds(today: dt.date) -> tuple[dt.date, dt.date]:
     monday = today - dt.timedelta(days=today.weekday())
     return monday, monday + dt.timedelta(days=6)
@@ -56,9 +95,7 @@ class ReceivingFilter(InlineFilterSet):
     warehouse = django_filters.ModelChoiceFilter(
         queryset=Warehouse.objects.filter(is_active=True), empty_label="Any warehouse"
     )
-    supplier = django_filters.ModelChoiceFilter(
-        queryset=Supplier.objects.all(), empty_label="Any supplier"
-    )
+    supplier = SupplierLookupFilter(label="Supplier")
     due = django_filters.ChoiceFilter(
         choices=DUE_CHOICES, method="filter_due", empty_label="Any date", label="Due"
     )
@@ -83,9 +120,7 @@ class ReceivingFilter(InlineFilterSet):
 class PurchaseOrderFilter(InlineFilterSet):
     number = django_filters.CharFilter(method="filter_number", label="Number")
     status = django_filters.ChoiceFilter(choices=PurchaseOrderStatus.choices, empty_label="Any")
-    supplier = django_filters.ModelChoiceFilter(
-        queryset=Supplier.objects.all(), empty_label="Any supplier"
-    )
+    supplier = SupplierLookupFilter(label="Supplier")
     warehouse = django_filters.ModelChoiceFilter(
         queryset=Warehouse.objects.all(), empty_label="Any warehouse"
     )

@@ -148,6 +148,23 @@ def pending_purchases(
     return pending
 
 
+def _line_total(expression, *, lines: QuerySet | None = None) -> Coalesce:
+    """Annotation: a total over the outer purchase order's lines (0 without lines).
+
+    A correlated subquery rather than a join and GROUP BY: the list's COUNT(*) then reads the
+    orders alone, and PostgreSQL works the totals out only for the page's rows after the LIMIT.
+    """
+    total = (
+        (lines if lines is not None else PurchaseOrderLine.objects.all())
+        .filter(purchase_order_id=OuterRef("pk"))
+        .order_by()
+        .values("purchase_order_id")
+        .annotate(total=expression)
+        .values("total")
+    )
+    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
+
+
 def inbound_purchase_orders(*, today: dt.date | None = None) -> QuerySet[PurchaseOrder]:
     """Purchase orders still expecting stock, earliest expected first, flagged when overdue."""
     today = today or timezone.localdate()
@@ -155,17 +172,38 @@ def inbound_purchase_orders(*, today: dt.date | None = None) -> QuerySet[Purchas
         PurchaseOrder.objects.filter(status__in=OPEN_PO_STATUSES)
         .select_related("supplier", "warehouse")
         .annotate(
-            line_count=Count("lines"),
-            units_outstanding=Coalesce(
-                Sum(
-                    Greatest(F("lines__quantity_ordered") - F("lines__quantity_received"), Value(0))
-                ),
-                Value(0),
-            ),
+            line_count=_line_total(Count("pk")),
+            units_outstanding=_line_total(Sum(OUTSTANDING)),
             is_overdue=ExpressionWrapper(Q(expected_date__lt=today), output_field=BooleanField()),
             is_due_today=Case(When(expected_date=today, then=Value(True)), default=Value(False)),
         )
         .order_by("expected_date", "id")
+    )
+
+
+def purchase_orders_listed(*, today: dt.date | None = None) -> QuerySet[PurchaseOrder]:
+    """Purchase orders, newest first, with their line totals; outstanding counts only on orders
+    still open (or drafts), and overdue only on orders still expecting stock."""
+    from .models import PurchaseOrderStatus
+
+    today = today or timezone.localdate()
+    unfinished = (PurchaseOrderStatus.DRAFT, *OPEN_PO_STATUSES)
+    return (
+        PurchaseOrder.objects.select_related("supplier", "warehouse")
+        .annotate(
+            line_count=_line_total(Count("pk")),
+            units_ordered=_line_total(Sum("quantity_ordered")),
+            units_outstanding=Case(
+                When(status__in=unfinished, then=_line_total(Sum(OUTSTANDING))),
+                default=Value(0),
+                output_field=IntegerField(),
+            ),
+            is_overdue=ExpressionWrapper(
+                Q(status__in=OPEN_PO_STATUSES, expected_date__lt=today),
+                output_field=BooleanField(),
+            ),
+        )
+        .order_by("-id")
     )
 
 

@@ -10,22 +10,15 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.db.models import (
-    BooleanField,
-    Case,
     Count,
-    ExpressionWrapper,
-    F,
     IntegerField,
     Max,
     OuterRef,
     Prefetch,
-    Q,
     Subquery,
-    Sum,
     Value,
-    When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -54,7 +47,7 @@ from .models import (
     Supplier,
     SupplierProduct,
 )
-from .selectors import inbound_purchase_orders, shipment_product_ids
+from .selectors import inbound_purchase_orders, purchase_orders_listed, shipment_product_ids
 from .services import (
     purchase_order_cancel,
     purchase_order_create,
@@ -81,6 +74,9 @@ class ReceivingListView(CsvExportMixin, PermissionRequiredMixin, SingleTableMixi
 
     def get_queryset(self):
         return inbound_purchase_orders()
+
+    def get_table_kwargs(self):
+        return {"can_receive": self.request.user.has_perm("suppliers.add_shipment")}
 
 
 class ReceiveView(PermissionRequiredMixin, View):
@@ -205,29 +201,6 @@ class SupplierDetailView(PermissionRequiredMixin, DetailView):
 
 
 # --- Purchase orders -------------------------------------------------------------------------
-
-
-def purchase_orders_listed():
-    """Purchase orders with their line totals; outstanding counts only on orders still open
-    (or drafts), and overdue only on orders still expecting stock."""
-    today = timezone.localdate()
-    outstanding = Greatest(F("lines__quantity_ordered") - F("lines__quantity_received"), Value(0))
-    return (
-        PurchaseOrder.objects.select_related("supplier", "warehouse")
-        .annotate(
-            line_count=Count("lines"),
-            units_ordered=Coalesce(Sum("lines__quantity_ordered"), Value(0)),
-            units_outstanding=Coalesce(
-                Sum(Case(When(status__in=CANCELLABLE, then=outstanding), default=Value(0))),
-                Value(0),
-            ),
-            is_overdue=ExpressionWrapper(
-                Q(status__in=OPEN_PO_STATUSES, expected_date__lt=today),
-                output_field=BooleanField(),
-            ),
-        )
-        .order_by("-id")
-    )
 
 
 class PurchaseOrderListView(CsvExportMixin, PermissionRequiredMixin, SingleTableMixin, FilterView):
