@@ -71,6 +71,8 @@ class SalesOrder(models.Model):
             ),
             models.Index(fields=["status", "placed_at"], name="salesorder_status_placed_idx"),
             models.Index(fields=["customer", "-placed_at"], name="salesorder_customer_idx"),
+            # The order list, newest first: read backwards, it stops after one page.
+            models.Index(fields=["placed_at", "id"], name="salesorder_placed_idx"),
         ]
         permissions = [
             ("ship_salesorder", "Can ship orders"),

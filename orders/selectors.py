@@ -262,6 +262,36 @@ def demand_by_day(
     return result
 
 
+def _line_total(expression) -> Coalesce:
+    """Annotation: a total over the outer order's lines (0 without lines). A correlated subquery,
+    not a join and GROUP BY, so the list's COUNT(*) reads the orders alone and the totals are
+    worked out only for the rows of the page, after the LIMIT."""
+    total = (
+        OrderLine.objects.filter(order_id=OuterRef("pk"))
+        .order_by()
+        .values("order_id")
+        .annotate(total=expression)
+        .values("total")
+    )
+    return Coalesce(Subquery(total, output_field=IntegerField()), Value(0))
+
+
+def orders_listed() -> QuerySet[SalesOrder]:
+    """Orders with customer, warehouse and their line totals (lines and units ordered,
+    allocated, backordered, shipped); newest first unless the list sorts otherwise."""
+    return (
+        SalesOrder.objects.select_related("customer", "warehouse")
+        .annotate(
+            line_count=_line_total(Count("pk")),
+            units_ordered=_line_total(Sum("quantity_ordered")),
+            units_allocated=_line_total(Sum("quantity_allocated")),
+            units_backordered=_line_total(Sum("quantity_backordered")),
+            units_shipped=_line_total(Sum("quantity_shipped")),
+        )
+        .order_by("-placed_at", "-id")
+    )
+
+
 def open_orders() -> QuerySet[SalesOrder]:
     return SalesOrder.objects.filter(status__in=OPEN_ORDER_STATUSES)
 

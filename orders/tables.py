@@ -38,7 +38,10 @@ class SalesOrderTable(tables.Table):
         linkify=("orders:order-detail", [tables.A("pk")]),
         attrs=NOWRAP,
     )
-    placed_at = tables.DateTimeColumn(verbose_name="Placed", format="j M Y H:i", attrs=NOWRAP)
+    # With the id as tie-breaker, so pages of orders placed in the same instant never overlap.
+    placed_at = tables.DateTimeColumn(
+        verbose_name="Placed", format="j M Y H:i", attrs=NOWRAP, order_by=("placed_at", "id")
+    )
     customer = tables.Column("Customer", accessor="customer__name", order_by=("customer__name",))
     customer_reference = tables.Column("Reference", attrs=NOWRAP)
     warehouse = tables.Column(

@@ -11,8 +11,7 @@ from django_tables2 import SingleTableMixin
 from inventory.ui import CsvExportMixin
 
 from ..filters import AGE_BUCKETS, BackorderFilter, SalesOrderFilter, bucket_q
-from ..models import SalesOrder
-from ..selectors import backorder_lines, line_etas, queue_position
+from ..selectors import backorder_lines, line_etas, orders_listed, queue_position
 from ..tables import BackorderTable, SalesOrderTable
 
 
@@ -25,14 +24,7 @@ class OrderListView(CsvExportMixin, PermissionRequiredMixin, SingleTableMixin, F
     export_name = "orders"
 
     def get_queryset(self):
-        zero = Value(0)
-        return SalesOrder.objects.select_related("customer", "warehouse").annotate(
-            line_count=Count("lines"),
-            units_ordered=Coalesce(Sum("lines__quantity_ordered"), zero),
-            units_allocated=Coalesce(Sum("lines__quantity_allocated"), zero),
-            units_backordered=Coalesce(Sum("lines__quantity_backordered"), zero),
-            units_shipped=Coalesce(Sum("lines__quantity_shipped"), zero),
-        )
+        return orders_listed()
 
 
 class BackorderListView(CsvExportMixin, PermissionRequiredMixin, SingleTableMixin, FilterView):

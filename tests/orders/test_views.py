@@ -212,6 +212,27 @@ def test_order_list_shows_orders_with_their_totals(staff_client, order_waiting):
     assert (record.units_ordered, record.units_allocated, record.units_backordered) == (7, 3, 4)
 
 
+def test_order_list_orders_placed_at_the_same_moment_newest_id_first(
+    staff_client, warehouse, product, customer
+):
+    moment = timezone.now() - dt.timedelta(hours=1)
+    placed = [
+        order_place(
+            customer_id=customer.pk,
+            warehouse_id=warehouse.pk,
+            lines=[(product.pk, 1)],
+            by=None,
+            placed_at=moment,
+        )
+        for _ in range(3)
+    ]
+    url = reverse("orders:order-list")
+    newest_first = [row.record.pk for row in staff_client.get(url).context["table"].rows]
+    assert newest_first == [order.pk for order in reversed(placed)]
+    oldest_first = staff_client.get(url, {"sort": "placed_at"}).context["table"].rows
+    assert [row.record.pk for row in oldest_first] == [order.pk for order in placed]
+
+
 def test_order_list_filters_by_status_as_linked_from_home(
     staff_client, order_ready, staff_user, warehouse
 ):
@@ -300,9 +321,10 @@ def test_order_list_query_count_does_not_grow_with_rows(
             place(customer, warehouse, [(products[i % 3], 1), (products[(i + 1) % 3], 2)], by=None)
 
     url = reverse("orders:order-list")
-    # 1 session, 2 user, 3 user permissions, 4 group permissions, 5 COUNT for the paginator,
-    # 6 the page of orders with customer, warehouse and line totals in one grouped query,
-    # 7 warehouses for the filter's select.
+    # 1 session, 2 user, 3 user permissions, 4 group permissions, 5 COUNT of the orders alone
+    # for the paginator, 6 the page of orders with customer and warehouse joined and the line
+    # totals as correlated subqueries (worked out for the page's rows only), 7 warehouses for
+    # the filter's select.
     add_orders(3)
     with django_assert_num_queries(7):
         assert client.get(url).status_code == 200
