@@ -104,10 +104,10 @@ def staff_client_home(client, staff_user):
 # Home, whatever the number of rows behind each count:
 #  1. SELECT the session
 #  2. SELECT the user
-#  3. SELECT COUNT / MIN(placed_at) of the backordered lines
-#  4. SELECT COUNT(*) of levels below safety stock
-#  5. SELECT COUNT(*) of purchase orders expected today
-#  6. SELECT COUNT(*) of overdue purchase orders
+#  3. SELECT COUNT(*) of the backordered lines (the waiting lines' partial index alone)
+#  4. SELECT MIN(placed_at) of the orders waiting for stock (the oldest waiting)
+#  5. SELECT COUNT(*) of levels below safety stock
+#  6. SELECT the counts of open purchase orders expected today and overdue, in one aggregate
 #  7. SELECT COUNT(*) of orders ready to ship
 #  8. SELECT COUNT(*) of levels with free stock and a queue
 #  9. SELECT the user's own permissions (the cards and navbar shown by role)
