@@ -131,3 +131,19 @@ def test_home_query_count_does_not_grow_with_rows(
     with django_assert_num_queries(HOME_QUERIES):
         response = staff_client_home.get(reverse("home"))
     assert card_count(response, "attention-expected-today") == str(rows)
+
+
+def test_oldest_waiting_is_the_oldest_order_still_waiting(staff_user, warehouse):
+    from inventory.selectors import attention_summary
+
+    customer = CustomerFactory()
+    now = timezone.now()
+    served, waiting = ProductFactory(), ProductFactory()
+    give_stock(served, warehouse, 5, by=staff_user)
+    # Older, but nothing of it waits any more.
+    place(customer, warehouse, [(served, 5)], by=staff_user, placed_at=now - dt.timedelta(days=9))
+    place(customer, warehouse, [(waiting, 2)], by=staff_user, placed_at=now - dt.timedelta(days=4))
+    place(customer, warehouse, [(waiting, 1)], by=staff_user, placed_at=now - dt.timedelta(days=1))
+    summary = attention_summary()
+    assert summary["backordered_lines"] == 2
+    assert summary["oldest_waiting"] == now - dt.timedelta(days=4)
