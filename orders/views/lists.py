@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.paginator import Paginator
 from django.db.models import Count, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.functional import cached_property
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
@@ -51,22 +53,48 @@ class BackorderListView(CsvExportMixin, PermissionRequiredMixin, SingleTableMixi
         table.etas = line_etas(lines=[row.record for row in rows])
         return table
 
+    def get_table_pagination(self, table):
+        paginate = super().get_table_pagination(table)
+        if paginate is False:
+            return paginate
+        # The age buckets split every listed line by age, so their totals are also the count
+        # the paginator needs: no second COUNT over the waiting lines and their orders.
+        return {**paginate, "paginator_class": CountedPaginator, "count": self.listed_count()}
+
+    def listed_count(self) -> int:
+        if self.filterset.is_bound and not self.filterset.is_valid():
+            return 0
+        totals = self.bucket_totals()
+        age = self.filterset.form.cleaned_data.get("age") if self.filterset.is_bound else ""
+        keys = [age] if age else [key for key, *_ in AGE_BUCKETS]
+        return sum(totals[f"lines_{key}"] for key in keys)
+
+    def bucket_totals(self) -> dict:
+        """Lines and units per age bucket (one query). They follow the other filters but not
+        the age filter itself, so each bucket stays visible (and clickable) while one is
+        selected."""
+        if not hasattr(self, "_bucket_totals"):
+            data = self.request.GET.copy()
+            data.pop("age", None)
+            data.pop("page", None)
+            others = BackorderFilter(data or None, queryset=backorder_lines(), request=self.request)
+            lines = (
+                others.qs if not others.is_bound or others.is_valid() else others.queryset.none()
+            )
+            aggregates = {}
+            for key, *_ in AGE_BUCKETS:
+                aggregates[f"lines_{key}"] = Count("id", filter=bucket_q(key))
+                aggregates[f"units_{key}"] = Coalesce(
+                    Sum("quantity_backordered", filter=bucket_q(key)), Value(0)
+                )
+            self._bucket_totals = lines.order_by().aggregate(**aggregates)
+        return self._bucket_totals
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        # Bucket counts follow the other filters but not the age filter itself, so each bucket
-        # stays visible (and clickable) while one is selected.
+        totals = self.bucket_totals()
         data = self.request.GET.copy()
-        data.pop("age", None)
         data.pop("page", None)
-        others = BackorderFilter(data or None, queryset=backorder_lines(), request=self.request)
-        lines = others.qs if not others.is_bound or others.is_valid() else others.queryset.none()
-        aggregates = {}
-        for key, *_ in AGE_BUCKETS:
-            aggregates[f"lines_{key}"] = Count("id", filter=bucket_q(key))
-            aggregates[f"units_{key}"] = Coalesce(
-                Sum("quantity_backordered", filter=bucket_q(key)), Value(0)
-            )
-        totals = lines.order_by().aggregate(**aggregates)
         selected = self.request.GET.get("age", "")
         context["buckets"] = []
         for key, label, *_ in AGE_BUCKETS:
@@ -75,13 +103,25 @@ class BackorderListView(CsvExportMixin, PermissionRequiredMixin, SingleTableMixi
                 {
                     "key": key,
                     "label": label,
-                    "lines": totals[f"lines_{key}"],
+                    "lines": totals[f"lines_{key}"] or 0,
                     "units": totals[f"units_{key}"],
                     "url": f"?{data.urlencode()}",
                     "selected": key == selected,
                 }
             )
         return context
+
+
+class CountedPaginator(Paginator):
+    """A paginator told its count, for a list whose count another query already gave."""
+
+    def __init__(self, object_list, per_page, *args, count: int, **kwargs):
+        super().__init__(object_list, per_page, *args, **kwargs)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
 
 
 # --- one order ----------------------------------------------------------------------------------
