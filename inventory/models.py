@@ -47,7 +47,11 @@ class Product(models.Model):
             ),
             models.CheckConstraint(condition=~Q(sku=""), name="product_sku_not_empty"),
         ]
-        indexes = [models.Index(fields=["name"], name="product_name_idx")]
+        indexes = [
+            models.Index(fields=["name"], name="product_name_idx"),
+            # The stock list's order: walked in SKU order, a page needs only its own levels.
+            models.Index(fields=["sku"], name="product_sku_idx"),
+        ]
 
     def __str__(self):
         return f"{self.sku} – {self.name}"
