@@ -60,7 +60,7 @@ class ReceivingTable(tables.Table):
             "units_outstanding",
             "receive",
         )
-        template_name = "django_tables2/bootstrap5-responsive.html"
+        template_name = "suppliers/_receiving_table.html"
         attrs = {"class": "table table-sm table-hover align-middle"}
         row_attrs = {"class": lambda record: "table-danger" if record.is_overdue else ""}
         empty_text = "No purchase orders are expected with these filters."
@@ -71,8 +71,6 @@ class ReceivingTable(tables.Table):
         self.can_receive = can_receive
 
     def render_receive(self, record):
-        # A plain format_html rather than a template per row: fifty small templates cost more
-        # than the page's queries.
         if not self.can_receive:
             return ""
         return format_html(
@@ -123,7 +121,7 @@ class PurchaseOrderTable(tables.Table):
             "units_ordered",
             "units_outstanding",
         )
-        template_name = "django_tables2/bootstrap5-responsive.html"
+        template_name = "suppliers/_purchaseorder_table.html"
         attrs = {"class": "table table-sm table-hover align-middle"}
         empty_text = "No purchase orders match these filters."
 
@@ -150,6 +148,6 @@ class SupplierTable(tables.Table):
         model = Supplier
         fields = ()
         sequence = ("name", "email", "phone", "is_active", "term_count", "open_po_count")
-        template_name = "django_tables2/bootstrap5-responsive.html"
+        template_name = "suppliers/_supplier_table.html"
         attrs = {"class": "table table-sm table-hover align-middle"}
         empty_text = "No suppliers match these filters."
