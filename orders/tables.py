@@ -72,6 +72,7 @@ class SalesOrderTable(tables.Table):
             "units_backordered",
             "units_shipped",
         )
+        template_name = "orders/_salesorder_table.html"
         attrs = {"class": "table table-sm table-hover align-middle"}
         empty_text = "No orders match these filters."
         order_by = ("-placed_at",)
@@ -147,6 +148,7 @@ class BackorderTable(tables.Table):
             "eta",
             "actions",
         )
+        template_name = "orders/_backorder_table.html"
         attrs = {"class": "table table-sm table-hover align-middle"}
         empty_text = "Nobody is waiting for stock that matches these filters."
 
