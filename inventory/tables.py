@@ -113,6 +113,7 @@ class StockLevelTable(tables.Table):
         }
         empty_text = "No stock levels match these filters."
         order_by = ("sku",)
+        template_name = "inventory/_stocklevel_table.html"
 
     # The database value behind each exported column, for the streamed CSV export.
     EXPORT_VALUES = {
@@ -135,6 +136,7 @@ class StockLevelTable(tables.Table):
             kwargs["exclude"] = (*kwargs["exclude"], "levels")
         super().__init__(*args, **kwargs)
         self.can_release = can_release
+        self.can_select = can_select
 
     def export_values(self, *, exclude_columns=()):
         """The CSV as the table is sorted and filtered, read as plain values through a
