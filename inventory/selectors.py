@@ -60,11 +60,19 @@ def stock_overview(
 
 
 def _has_queue(order_line_model) -> Exists:
+    """Whether the outer level's product × warehouse has a line waiting.
+
+    An order waits for stock exactly while one of its lines has a backorder (status_for, which
+    check_stock verifies), so naming the status changes no answer; it lets PostgreSQL join the
+    waiting lines to the waiting orders' small partial index instead of every order."""
+    from orders.models import SalesOrderStatus
+
     return Exists(
         order_line_model.objects.filter(
             quantity_backordered__gt=0,
             product_id=OuterRef("product_id"),
             order__warehouse_id=OuterRef("warehouse_id"),
+            order__status=SalesOrderStatus.BACKORDERED,
         )
     )
 

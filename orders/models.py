@@ -73,6 +73,13 @@ class SalesOrder(models.Model):
             models.Index(fields=["customer", "-placed_at"], name="salesorder_customer_idx"),
             # The order list, newest first: read backwards, it stops after one page.
             models.Index(fields=["placed_at", "id"], name="salesorder_placed_idx"),
+            # The orders waiting for stock per warehouse: finding which product × warehouse has a
+            # queue joins the waiting lines to these few orders, read from the index alone.
+            models.Index(
+                fields=["warehouse", "id"],
+                condition=Q(status=SalesOrderStatus.BACKORDERED),
+                name="salesorder_waiting_idx",
+            ),
         ]
         permissions = [
             ("ship_salesorder", "Can ship orders"),
