@@ -104,11 +104,10 @@ def test_order_place_creating_levels_is_still_constant(
 #  7. UPDATE the lines' allocated (one UPDATE … FROM)
 #  8. UPDATE the levels' allocated (one UPDATE … FROM)
 #  9. SELECT … FOR NO KEY UPDATE the touched orders
-# 10. SELECT those of them none of whose lines waits any more
-# 11. UPDATE those orders to ready to ship
-# 12. RELEASE SAVEPOINT
-# 13. SELECT the ready orders to notify (after commit), then the mail goes out
-RELEASE_QUERIES = 3 + 13
+# 10. UPDATE … RETURNING: those of them none of whose lines waits any more become ready
+# 11. RELEASE SAVEPOINT
+# 12. SELECT the ready orders to notify (after commit), then the mail goes out
+RELEASE_QUERIES = 3 + 12
 
 
 def waiting_queue(*, lines: int, products: int, warehouse, by):

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import BooleanField, Model
 from django.db.models.expressions import RawSQL
 
 
@@ -43,6 +43,22 @@ def ids_in(ids: Iterable[int]) -> RawSQL:
     if _postgres():
         return RawSQL("SELECT unnest(%s::bigint[])", [ids])
     return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])
+
+
+def pk_among(model: type[Model], ids: Iterable[int]) -> tuple[str, list]:
+    """SQL text and params for "the row's key is one of ids", one parameter however long the
+    list; on PostgreSQL `= ANY(array)`, which the primary key index answers in key order."""
+    ids = list(ids)
+    column = f"{_quoted(model._meta.db_table)}.{_quoted(model._meta.pk.column)}"
+    if _postgres():
+        return f"{column} = ANY(%s::bigint[])", [ids]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(ids)]  # noqa: S608
+
+
+def pk_filter(model: type[Model], ids: Iterable[int]) -> RawSQL:
+    """pk_among as a condition for `.filter()`."""
+    sql, params = pk_among(model, ids)
+    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 - names from the model
 
 
 def _values_source(model: type[Model], names: Sequence[str], rows: Sequence[Sequence]):

@@ -8,12 +8,11 @@ from collections.abc import Iterable
 from functools import partial
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, transaction
 
 from ..models import OrderLine, SalesOrder, SalesOrderStatus
 from ..tasks import orders_ready_notify
-from .bulk import ids_in
+from .bulk import pk_among, pk_filter
 
 logger = logging.getLogger(__name__)
 
@@ -46,23 +45,26 @@ def status_for(lines: Iterable[OrderLine]) -> str:
 
 def orders_ready_after_allocation(order_ids: list[int]) -> list[int]:
     """Mark ready the locked orders, just given stock, none of whose lines waits any more; return
-    their ids in primary-key order. Two statements, whatever the number of orders.
+    their ids in primary-key order. One statement, whatever the number of orders.
 
     This is status_for applied to what an allocation can change: each order here had a waiting
     line (so it was waiting for stock) and now holds an allocation, so it is ready exactly when
     no line waits, and otherwise stays waiting. The callers hold the orders' locks, taken after
     their levels, so the lines read here are final."""
-    waits = OrderLine.objects.filter(order_id=OuterRef("pk"), quantity_backordered__gt=0)
-    ready = list(
-        SalesOrder.objects.filter(pk__in=ids_in(order_ids))
-        .exclude(status=SalesOrderStatus.READY)
-        .exclude(Exists(waits))
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    if not order_ids:
+        return []
+    orders = connection.ops.quote_name(SalesOrder._meta.db_table)
+    lines = connection.ops.quote_name(OrderLine._meta.db_table)
+    among, params = pk_among(SalesOrder, order_ids)
+    sql = (
+        f"UPDATE {orders} SET status = %s WHERE {among} AND status <> %s "  # noqa: S608
+        f"AND NOT EXISTS (SELECT 1 FROM {lines} l WHERE l.order_id = {orders}.id "
+        f"AND l.quantity_backordered > 0) RETURNING {orders}.id"
     )
-    if ready:
-        SalesOrder.objects.filter(pk__in=ids_in(ready)).update(status=SalesOrderStatus.READY)
-    return ready
+    ready = SalesOrderStatus.READY.value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ready, *params, ready])
+        return sorted(row[0] for row in cursor.fetchall())
 
 
 def orders_lock(order_ids: Iterable[int]) -> dict[int, SalesOrder]:
@@ -85,7 +87,7 @@ def orders_lock_ids(order_ids: Iterable[int]) -> list[int]:
     if not ids:
         return []
     return list(
-        SalesOrder.objects.filter(pk__in=ids_in(ids))
+        SalesOrder.objects.filter(pk_filter(SalesOrder, ids))
         .select_for_update(no_key=True)
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -38,10 +38,9 @@ PROPOSE_QUERIES = 3
 #  7. UPDATE the lines' allocated: one UPDATE … FROM unnest / json_each
 #  8. UPDATE the levels' allocated (summed per level first)
 #  9. SELECT … FOR NO KEY UPDATE the touched orders, in primary-key order
-# 10. SELECT the touched orders none of whose lines waits any more
-# 11. UPDATE those orders to ready to ship
-# 12. RELEASE SAVEPOINT
-CONFIRM_QUERIES = 12
+# 10. UPDATE … RETURNING: those of them none of whose lines waits any more become ready
+# 11. RELEASE SAVEPOINT
+CONFIRM_QUERIES = 11
 
 # order_place, whatever the number of lines (each line takes free stock):
 #  1. SAVEPOINT
