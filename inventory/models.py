@@ -94,7 +94,17 @@ class StockLevel(models.Model):
                 name="stocklevel_reorder_point_non_negative",
             ),
         ]
-        indexes = [models.Index(fields=["warehouse", "product"], name="stocklevel_wh_product_idx")]
+        indexes = [
+            models.Index(fields=["warehouse", "product"], name="stocklevel_wh_product_idx"),
+            # "Below safety stock" (home count and stock filter) looks only at levels with a
+            # safety stock set, a few percent of them; on_hand and allocated are left out of the
+            # index so the frequent stock updates stay HOT.
+            models.Index(
+                fields=["warehouse"],
+                condition=Q(safety_stock__gt=0),
+                name="stocklevel_safety_set_idx",
+            ),
+        ]
         permissions = [
             ("adjust_stock", "Can adjust and count stock"),
             ("transfer_stock", "Can transfer stock between warehouses"),
