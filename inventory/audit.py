@@ -104,6 +104,11 @@ def audit_rows(
         if value is None:
             return Cast(Value(None), output_field)
         if isinstance(value, str):
+            if isinstance(output_field, DateTimeField):
+                # Every `at` is a datetime column already. Cast would cost SQLite its
+                # microseconds (it casts through strftime's milliseconds), and events a
+                # millisecond apart would then come out of order.
+                return F(value)
             return Cast(F(value), output_field)
         return value
 

@@ -334,3 +334,22 @@ def test_history_rows_do_not_leak_from_other_products(manager_client, staff_user
     response = manager_client.get(reverse("inventory:product-history", args=[mine.pk]))
     assert [e.reason for e in response.context["entries"]] == ["mine"]
     assert Product.objects.count() == 2
+
+
+def test_history_orders_events_a_fraction_of_a_millisecond_apart(
+    manager_client, staff_user, warehouse, product
+):
+    """Times keep their microseconds on every database: the later event is listed first even
+    when its row was written first."""
+    give_stock(product, warehouse, 5, by=staff_user, reason="Later")
+    give_stock(product, warehouse, 1, by=staff_user, reason="Earlier")
+    later, earlier = StockMovement.objects.filter(level__product=product).order_by("id")
+    moment = timezone.now().replace(microsecond=250_100)
+    StockMovement.objects.filter(pk=later.pk).update(
+        created_at=moment + dt.timedelta(microseconds=300)
+    )
+    StockMovement.objects.filter(pk=earlier.pk).update(created_at=moment)
+
+    response = manager_client.get(reverse("inventory:product-history", args=[product.pk]))
+
+    assert [entry.reason for entry in response.context["entries"]] == ["Later", "Earlier"]
