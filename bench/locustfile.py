@@ -146,6 +146,7 @@ PRODUCT_LINK = re.compile(r'href="/products/(\d+)/"')
 ORDER_LINK = re.compile(r'href="/orders/(\d+)/"')
 RECEIVE_LINK = re.compile(r'href="/purchase-orders/(\d+)/receive/"')
 RELEASE_LINK = re.compile(r'href="(/releases/review/\?[^"]+)"')
+OPTION_VALUE = re.compile(r'<option value="([^"]*)"')
 
 
 class StaffUser(HttpUser):
@@ -242,7 +243,13 @@ class StaffUser(HttpUser):
         if form is None:
             return
         fields = dict(form["fields"])
-        customers = [value for value in form["options"].get("customer", []) if value]
+        # The customer is typed, as a clerk does: a few characters, then one of the suggestions.
+        suggestions = self.client.get(
+            "/orders/new/customer-lookup/",
+            params={"customer": str(random.randint(1, 99))},
+            name="customer lookup",
+        )
+        customers = [html.unescape(value) for value in OPTION_VALUE.findall(suggestions.text)]
         warehouses = [value for value in form["options"].get("warehouse", []) if value]
         if not (customers and warehouses and DATA["skus"]):
             return

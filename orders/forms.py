@@ -6,7 +6,9 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.db.models.functions import Lower
+from django.urls import reverse_lazy
 
+from inventory.lookups import NameOrNumberField
 from inventory.models import Product, Warehouse
 from inventory.ui import QuantityField
 
@@ -15,9 +17,12 @@ from .services.placement import MAX_LINES
 
 
 class PlaceOrderForm(forms.Form):
-    customer = forms.ModelChoiceField(
-        queryset=Customer.objects.filter(is_active=True),
-        error_messages={"invalid_choice": "Choose an active customer from the list."},
+    # Typed, not chosen from a list of every customer (thousands of them): see inventory.lookups.
+    customer = NameOrNumberField(
+        model=Customer,
+        noun="customer",
+        datalist_id="customer-options",
+        lookup_url=reverse_lazy("orders:customer-lookup"),
     )
     warehouse = forms.ModelChoiceField(
         queryset=Warehouse.objects.filter(is_active=True),

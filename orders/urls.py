@@ -11,6 +11,11 @@ urlpatterns = [
     path("orders/", views.OrderListView.as_view(), name="order-list"),
     path("orders/new/", views.OrderCreateView.as_view(), name="order-create"),
     path("orders/new/sku-lookup/", views.ProductLookupView.as_view(), name="product-lookup"),
+    path(
+        "orders/new/customer-lookup/",
+        views.CustomerLookupView.as_view(),
+        name="customer-lookup",
+    ),
     path("orders/import/", views.OrderImportView.as_view(), name="order-import"),
     path(
         "orders/import/<str:token>/",

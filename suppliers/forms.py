@@ -8,8 +8,10 @@ from collections.abc import Iterable
 
 from django import forms
 from django.db.models.functions import Lower
+from django.urls import reverse_lazy
 from django.utils import timezone
 
+from inventory.lookups import NameOrNumberField
 from inventory.models import Product, Warehouse
 from inventory.ui import QuantityField
 
@@ -62,7 +64,13 @@ def fresh_key(candidate: str | None = None) -> str:
 
 
 class CreatePurchaseOrderForm(forms.Form):
-    supplier = forms.ModelChoiceField(queryset=Supplier.objects.filter(is_active=True))
+    # Typed, not chosen from a list of every supplier (thousands of them): see inventory.lookups.
+    supplier = NameOrNumberField(
+        model=Supplier,
+        noun="supplier",
+        datalist_id="supplier-options",
+        lookup_url=reverse_lazy("suppliers:supplier-lookup"),
+    )
     warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.filter(is_active=True))
     expected_date = forms.DateField(
         required=False,

@@ -23,6 +23,11 @@ urlpatterns = [
         name="purchaseorder-create",
     ),
     path(
+        "purchase-orders/new/supplier-lookup/",
+        views.SupplierLookupView.as_view(),
+        name="supplier-lookup",
+    ),
+    path(
         "purchase-orders/<int:pk>/",
         views.PurchaseOrderDetailView.as_view(),
         name="purchaseorder-detail",

@@ -27,6 +27,7 @@ from django.views.generic import DetailView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from inventory.lookups import SUGGESTIONS, name_or_number_matches
 from inventory.ui import CsvExportMixin, OnceTokenMixin, form_add_service_error
 from orders.selectors import backordered_by_product
 
@@ -252,9 +253,12 @@ class PurchaseOrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
 
     def get(self, request):
         initial = {"once_token": self.once_token_new()}
-        for name in ("supplier", "warehouse"):
-            if request.GET.get(name, "").isdigit():
-                initial[name] = request.GET[name]
+        # Links preselect by number, e.g. "New purchase order" on a supplier's page.
+        supplier = request.GET.get("supplier", "")
+        if supplier.isdigit() and len(supplier) < 19:
+            initial["supplier"] = Supplier.objects.filter(pk=int(supplier), is_active=True).first()
+        if request.GET.get("warehouse", "").isdigit():
+            initial["warehouse"] = request.GET["warehouse"]
         form = CreatePurchaseOrderForm(initial=initial)
         formset = PurchaseOrderLineFormSet(prefix=self.formset_prefix)
         return self.render_form(form, formset)
@@ -318,6 +322,20 @@ class PurchaseOrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
 
     def render_form(self, form, formset):
         return render(self.request, self.template_name, {"form": form, "formset": formset})
+
+
+class SupplierLookupView(PermissionRequiredMixin, View):
+    """htmx: active suppliers whose name contains what the user has typed (or whose number it is),
+    as <option>s for the new purchase order's datalist; a few, never the whole list."""
+
+    permission_required = "suppliers.add_purchaseorder"
+
+    def get(self, request):
+        typed = request.GET.get("supplier", "")[:200]
+        suppliers = name_or_number_matches(Supplier, typed).only("pk", "name", "email")
+        return render(
+            request, "suppliers/_supplier_options.html", {"suppliers": suppliers[:SUGGESTIONS]}
+        )
 
 
 class PurchaseOrderSendView(PermissionRequiredMixin, View):

@@ -427,6 +427,28 @@ def _skus(world):
     return st.sampled_from([product.sku for product in world.products] + ["no-such-sku"])
 
 
+def _customers(world):
+    # Typed as on the form: a whole name in any case, a number, a part of a name, an unknown one.
+    customer = world.customer
+    return st.sampled_from(
+        [
+            customer.name,
+            customer.name.upper(),
+            str(customer.pk),
+            f"#{customer.pk}",
+            "Fuzz",
+            "Nobody",
+        ]
+    )
+
+
+def _suppliers(world):
+    supplier = world.po.supplier
+    return st.sampled_from(
+        [supplier.name, supplier.name.lower(), str(supplier.pk), f"#{supplier.pk}", "Supp", "#0"]
+    )
+
+
 def _level_ids(world):
     return st.lists(st.sampled_from([str(level.pk) for level in world.levels]), min_size=1)
 
@@ -589,10 +611,11 @@ SPECS: dict[str, Spec] = {
             "lines-TOTAL_FORMS": lambda world: st.sampled_from(["3", "1"]),
             "lines-INITIAL_FORMS": lambda world: st.just("0"),
             "sku": _skus,
+            "customer": _customers,
         },
         extras=lambda world: {"once_token": _hex_token(world)},
         valid=lambda world: {
-            "customer": str(world.customer.pk),
+            "customer": world.customer.name,
             "warehouse": str(world.main.pk),
             "priority": str(Priority.NORMAL),
             **_management(3),
@@ -665,10 +688,11 @@ SPECS: dict[str, Spec] = {
             "lines-TOTAL_FORMS": lambda world: st.sampled_from(["5", "1"]),
             "lines-INITIAL_FORMS": lambda world: st.just("0"),
             "sku": _skus,
+            "supplier": _suppliers,
             "once_token": _hex_token,
         },
         valid=lambda world: {
-            "supplier": str(world.po.supplier_id),
+            "supplier": world.po.supplier.name,
             "warehouse": str(world.second.pk),
             "once_token": world.token,
             **_management(5),

@@ -41,6 +41,7 @@ EXPECTED = {
     "orders:order-list": BOTH,
     "orders:order-create": BOTH,
     "orders:product-lookup": BOTH,
+    "orders:customer-lookup": BOTH,
     "orders:order-import": BOTH,
     "orders:order-import-preview": BOTH,
     "orders:order-detail": BOTH,
@@ -60,6 +61,7 @@ EXPECTED = {
     "suppliers:purchaseorder-detail": BOTH,
     "suppliers:purchaseorder-history": {MANAGER},
     "suppliers:purchaseorder-create": {MANAGER},
+    "suppliers:supplier-lookup": {MANAGER},
     "suppliers:purchaseorder-send": {MANAGER},
     "suppliers:purchaseorder-cancel": {MANAGER},
 }

@@ -4,6 +4,7 @@ from .imports import OrderImportPreviewView, OrderImportView
 from .lists import BackorderListView, OrderListView
 from .order import (
     CustomerCreateView,
+    CustomerLookupView,
     OrderCancelView,
     OrderCreateView,
     OrderDetailView,
@@ -16,6 +17,7 @@ from .release import ReleaseDetailView, ReleaseReviewView
 __all__ = [
     "BackorderListView",
     "CustomerCreateView",
+    "CustomerLookupView",
     "OrderCancelView",
     "OrderCreateView",
     "OrderDetailView",

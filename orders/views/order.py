@@ -1,4 +1,4 @@
-"""One order: detail, create (with SKU lookup), ship, cancel, cancel a line; new customers."""
+"""One order: detail, create (with customer and SKU lookups), ship, cancel, cancel a line; new customers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView
 
+from inventory.lookups import SUGGESTIONS, name_or_number_matches
 from inventory.models import Product
 from inventory.ui import OnceTokenMixin, form_add_service_error
 
@@ -23,7 +24,7 @@ from ..forms import (
     PlaceOrderForm,
     ShipOrderForm,
 )
-from ..models import Allocation, OrderLine, SalesOrder
+from ..models import Allocation, Customer, OrderLine, SalesOrder
 from ..selectors import line_etas
 from ..services import (
     customer_create,
@@ -65,8 +66,9 @@ class OrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
     def get(self, request):
         initial = {}
         customer = request.GET.get("customer", "")
+        # A link that preselects a customer (e.g. after adding one) carries its number.
         if customer.isdigit() and len(customer) < 19:
-            initial["customer"] = int(customer)
+            initial["customer"] = Customer.objects.filter(pk=int(customer), is_active=True).first()
         form = PlaceOrderForm(initial=initial)
         formset = OrderLineFormSet(prefix="lines")
         return self.render(form, formset, self.once_token_new())
@@ -130,6 +132,20 @@ class ProductLookupView(PermissionRequiredMixin, View):
                 Q(sku__istartswith=query) | Q(name__icontains=query)
             )[:20]
         return render(request, "orders/_sku_options.html", {"products": products})
+
+
+class CustomerLookupView(PermissionRequiredMixin, View):
+    """htmx: active customers whose name contains what the user has typed (or whose number it is),
+    as <option>s for the new-order form's datalist; a few, never the whole list."""
+
+    permission_required = "orders.add_salesorder"
+
+    def get(self, request):
+        typed = request.GET.get("customer", "")[:200]
+        customers = name_or_number_matches(Customer, typed).only("pk", "name", "email")
+        return render(
+            request, "orders/_customer_options.html", {"customers": customers[:SUGGESTIONS]}
+        )
 
 
 class OrderActionView(PermissionRequiredMixin, View):

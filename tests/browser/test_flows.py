@@ -142,7 +142,7 @@ def test_place_order_partly_backordered_shows_allocated_backordered_and_eta(
     log_in(page, staff_user)
     nav(page, "Orders").click()
     page.get_by_role("link", name="New order").click()
-    page.get_by_role("combobox", name="Customer").select_option(label="Birch & Sons")
+    page.get_by_role("combobox", name="Customer").fill("Birch & Sons")
     page.get_by_role("combobox", name="Warehouse").select_option(label="MAIN – Main warehouse")
     page.get_by_label("Customer reference").fill("PO 4471")
     rows = page.locator("tr[data-line-row]")
@@ -235,7 +235,7 @@ def test_double_click_on_place_order_places_one_order(
 
     log_in(page, staff_user)
     page.goto("/orders/new/")
-    page.get_by_role("combobox", name="Customer").select_option(label="Acme Hardware")
+    page.get_by_role("combobox", name="Customer").fill("Acme Hardware")
     page.get_by_role("combobox", name="Warehouse").select_option(label="MAIN – Main warehouse")
     first = page.locator("tr[data-line-row]").first
     first.get_by_placeholder("Type a SKU").fill("WIDGET-1")

@@ -456,7 +456,10 @@ def test_create_form_renders_with_token_and_sku_suggestions(staff_client, custom
     assertContains(response, 'list="sku-options"')
     assertContains(response, reverse("orders:product-lookup"))
     assertContains(response, "js/orders.js")
-    assert response.context["form"]["customer"].value() == customer.pk
+    assert response.context["form"]["customer"].value() == customer.name
+    assertContains(response, f'value="{customer.name}"')
+    assertContains(response, 'list="customer-options"')
+    assertContains(response, f'hx-get="{reverse("orders:customer-lookup")}"')
 
 
 def test_placing_an_order_allocates_what_is_free_and_backorders_the_rest(
@@ -614,7 +617,7 @@ def test_create_refuses_an_inactive_customer(staff_client, warehouse, product):
     response = staff_client.post(
         reverse("orders:order-create"), _create_data(token, gone, warehouse, [("WIDGET-1", "1")])
     )
-    assertContains(response, "Choose an active customer")
+    assertContains(response, f"{gone.name} (#{gone.pk}) is an inactive customer")
     assert not SalesOrder.objects.exists()
 
 

@@ -985,7 +985,9 @@ def test_create_form_renders_with_a_fresh_token(manager_client, supplier):
     assert response.status_code == 200
     token = response.context["form"]["once_token"].value()
     assert re.fullmatch(r"[0-9a-f]{32}", token)
-    assert response.context["form"]["supplier"].value() == str(supplier.pk)
+    # The supplier page's "New purchase order" link preselects the supplier, shown by name.
+    assert response.context["form"]["supplier"].value() == supplier.name
+    assert f'value="{supplier.name}"' in page_text(response)
     assert 'id="po-line-template"' in page_text(response)
 
 
@@ -1127,7 +1129,9 @@ def test_an_inactive_supplier_cannot_be_ordered_from(manager_client, warehouse):
         create_data(gone, warehouse, [("BOLT-9", "1", "1.00")], expected=str(today())),
     )
     assert state() == before
-    assert response.context["form"].errors["supplier"]
+    assert response.context["form"].errors["supplier"] == [
+        f"Gone (#{gone.pk}) is an inactive supplier; choose an active one."
+    ]
 
 
 def test_a_tampered_line_formset_is_refused_without_error(manager_client, supplier, warehouse):
