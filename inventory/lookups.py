@@ -31,7 +31,8 @@ def name_or_number_matches(model: type[models.Model], text: str) -> QuerySet:
     """Active records whose name contains the text (those starting with it first), or whose
     number it is; for the suggestions as the user types."""
     text = text.strip()
-    if not text:
+    # NUL cannot be stored, so nothing contains it (and PostgreSQL refuses it as a parameter).
+    if not text or "\x00" in text:
         return model.objects.none()
     match = NUMBER_RE.match(text)
     condition = Q(name__icontains=text)
