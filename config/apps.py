@@ -1,6 +1,7 @@
 """The project package as an app, so its signal receivers connect at start-up."""
 
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class BackstockConfig(AppConfig):
@@ -20,3 +21,9 @@ class BackstockConfig(AppConfig):
                 session_mark_refreshed(request.session)
 
         user_logged_in.connect(stamp_session, dispatch_uid="backstock-session-stamp", weak=False)
+
+
+class BackstockAdminConfig(AdminConfig):
+    """django.contrib.admin with the project's site (config/admin_site.py) as `admin.site`."""
+
+    default_site = "config.admin_site.BackstockAdminSite"

@@ -21,17 +21,12 @@ from ..models import Product, SafetyStockChange, StockLevel, StockMovement, Ware
 from ..services import stock_adjust
 from .shared import (
     MAX_QUANTITY,
-    ActionSelectionCheckMixin,
     DocumentNumberSearchMixin,
     EditedColumnsOnlyMixin,
     ReadOnlyAdminMixin,
     SupplyTermForm,
     SupplyTermFormSet,
 )
-
-admin.site.site_header = "Backstock administration"
-admin.site.site_title = "Backstock admin"
-admin.site.index_title = "Data fixes"
 
 
 class SupplyTermInline(admin.TabularInline):
@@ -144,7 +139,7 @@ class AdjustStockForm(forms.Form):
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(ActionSelectionCheckMixin, EditedColumnsOnlyMixin, admin.ModelAdmin):
+class StockLevelAdmin(EditedColumnsOnlyMixin, admin.ModelAdmin):
     form = StockLevelAdminForm
     list_display = (
         "product",

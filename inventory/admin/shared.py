@@ -4,8 +4,6 @@ import re
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
@@ -13,22 +11,6 @@ from django.forms.models import BaseInlineFormSet
 from suppliers.models import SupplierProduct
 
 MAX_QUANTITY = settings.BACKSTOCK_MAX_QUANTITY
-
-
-class ActionSelectionCheckMixin:
-    """Refuse a tampered action selection with a message. Django's admin passes the posted ids
-    straight to `pk__in`, so a value such as `abc` would otherwise end in a server error."""
-
-    def response_action(self, request, queryset, *args, **kwargs):
-        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
-        if any(
-            not (value.isascii() and value.isdigit() and len(value) <= 18) for value in selected
-        ):
-            self.message_user(
-                request, "The selection is not valid; tick the rows again.", messages.WARNING
-            )
-            return None  # the changelist then redirects back to itself
-        return super().response_action(request, queryset, *args, **kwargs)
 
 
 class ReadOnlyAdminMixin:
