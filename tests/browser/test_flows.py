@@ -81,6 +81,9 @@ def test_safety_stock_set_inline_without_reloading_then_in_bulk(
     log_in(page, staff_user)
     nav(page, "Stock").click()
     expect(page.get_by_role("heading", name="Stock")).to_be_visible()
+    # The heading shows before the scripts at the end of the page have run; until htmx has
+    # started, the link is a plain link and a click loads the full form page.
+    page.wait_for_load_state("load")
     url = page.url
     # A full page load would wipe this; an htmx swap keeps it.
     page.evaluate("window.stillSamePage = true")
