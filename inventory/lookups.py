@@ -59,10 +59,9 @@ class NameOrNumberField(forms.CharField):
         "unknown": "No active %(noun)s is called “%(value)s”%(or_number)s.",
         "unknown_number": "No %(noun)s has the number %(value)s.",
         "inactive": "%(name)s (#%(pk)s) is an inactive %(noun)s; choose an active one.",
-        "partial": "“%(value)s” is not the whole name of a %(noun)s: did you mean %(names)s? "
-        "Choose it from the suggestions, or type its number.",
-        "ambiguous": "“%(value)s” matches several %(noun)ss: %(names)s. Type the whole name, or "
-        "the number, e.g. #%(pk)s.",
+        "partial": "“%(value)s” is not the whole name of a %(noun)s: did you mean %(names)s?",
+        "ambiguous": "“%(value)s” matches several %(noun)ss: %(names)s. Type the whole name or "
+        "the number.",
         "name_and_number": "“%(value)s” is the name of %(named)s (#%(named_pk)s) and the number of "
         "%(numbered)s: type #%(named_pk)s or #%(numbered_pk)s.",
     }
@@ -132,9 +131,7 @@ class NameOrNumberField(forms.CharField):
         if len(active_named) > 1:
             exact = [row for row in active_named if row.name == text]
             if len(exact) != 1:
-                raise self._error(
-                    "ambiguous", value=text, names=_listed(active_named), pk=active_named[0].pk
-                )
+                raise self._error("ambiguous", value=text, names=_listed(active_named))
             active_named = exact
         if active_named and numbered and numbered.is_active and numbered != active_named[0]:
             raise self._error(
@@ -164,6 +161,6 @@ class NameOrNumberField(forms.CharField):
         if len(similar) == 1:
             raise self._error("partial", value=text, names=_listed(similar))
         if similar:
-            raise self._error("ambiguous", value=text, names=_listed(similar), pk=similar[0].pk)
+            raise self._error("ambiguous", value=text, names=_listed(similar))
         or_number = f" or has the number {number}" if number is not None else ""
         raise self._error("unknown", value=text, or_number=or_number)
