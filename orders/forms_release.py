@@ -7,15 +7,19 @@ line, the lines moved up with their reasons, a note) and the fingerprint of the 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from django import forms
 from django.conf import settings
+from django.urls import reverse
 
 from inventory.models import Product, Warehouse
 from inventory.ui import QuantityField
 from suppliers.selectors import shipment_warehouse_id
 
-from .services import ReleasePlan
+from .services import ReleaseLineProposal, ReleasePlan
 from .services.release import MAX_PRODUCTS
 
 MOVED_UP_ERROR = "The moved-up lines could not be read; open the release review again."
@@ -103,48 +107,148 @@ def moved_up_dump(moved_up: dict[int, str]) -> str:
     return json.dumps([[line_id, reason] for line_id, reason in moved_up.items()])
 
 
+# The review's size is bounded whatever the queues hold: reviewing several products, each shows
+# its first lines in the order they would be served (an equal share of PAGE_LINES, at least
+# MIN_LINES_PER_PRODUCT); one product alone shows PAGE_LINES. Lines not shown get what is proposed.
+PAGE_LINES = 400
+MIN_LINES_PER_PRODUCT = 2
+
+UNKNOWN_LINE_ERROR = (
+    "A quantity was sent for an order line that is not waiting in this release (line %(line)s). "
+    "Nothing was applied."
+)
+
+
+def lines_per_product(products: int) -> int:
+    """How many lines of each product the review shows with a box to change."""
+    return max(MIN_LINES_PER_PRODUCT, PAGE_LINES // max(1, products))
+
+
+@dataclass(frozen=True)
+class HiddenLines:
+    """What the proposal does with the lines of a product that the page does not show."""
+
+    count: int
+    served: int
+    units: int
+
+
+class ReleaseRow(NamedTuple):
+    """One shown line and its box, worked out in Python: the review draws hundreds of them."""
+
+    line: ReleaseLineProposal
+    order_url: str
+    name: str
+    value: object
+    errors: Sequence[str]
+
+
 class ReleaseLinesForm(forms.Form):
-    """One quantity per waiting line of a plan (0 skips it), prefilled with the proposal."""
+    """One quantity per shown line of a plan (0 skips it), prefilled with the proposal.
+
+    The page shows a bounded number of lines per product (`lines_per_product`); every other line
+    of the plan is released exactly as proposed. A posted quantity for a line of the plan that the
+    page did not show is still a decision and is honoured; one for a line that is not in the plan
+    is refused, with nothing applied."""
 
     def __init__(self, *args, plan: ReleasePlan, **kwargs):
         super().__init__(*args, **kwargs)
         self.plan = plan
+        self.per_product = lines_per_product(len(plan.products))
+        self.unknown_lines: list[str] = []
         for product in plan.products:
-            for line in product.lines:
-                self.fields[self.field_name(line.line_id)] = QuantityField(
-                    min_value=0,
-                    required=False,
-                    initial=line.quantity,
-                    label=f"Units for {line.order_number}",
-                )
+            for line in product.lines[: self.per_product]:
+                self.fields[self.field_name(line.line_id)] = self.quantity_field(line)
+        if self.is_bound:
+            self.fields_for_posted_lines()
 
     @staticmethod
     def field_name(line_id: int) -> str:
         return f"qty_{line_id}"
 
+    @staticmethod
+    def quantity_field(line) -> QuantityField:
+        return QuantityField(
+            min_value=0,
+            required=False,
+            initial=line.quantity,
+            label=f"Units for {line.order_number}",
+        )
+
+    def fields_for_posted_lines(self) -> None:
+        """Boxes posted for lines the page did not show: a line of the plan gets its field, any
+        other is remembered to be refused."""
+        posted = [key for key in self.data if key.startswith("qty_") and key not in self.fields]
+        if not posted:
+            return
+        lines = {
+            self.field_name(line.line_id): line
+            for product in self.plan.products
+            for line in product.lines
+        }
+        for key in posted:
+            if key in lines:
+                self.fields[key] = self.quantity_field(lines[key])
+            else:
+                self.unknown_lines.append(key.removeprefix("qty_")[:20])
+
     def clean(self):
         cleaned = super().clean()
+        if self.unknown_lines:
+            raise forms.ValidationError(
+                UNKNOWN_LINE_ERROR, code="unknown_line", params={"line": self.unknown_lines[0]}
+            )
         for name in self.fields:
-            # An emptied box is a mistake; a missing one is a line that joined the queue after
-            # the page was shown, which the service's freshness check deals with.
+            # An emptied box is a mistake; a box that was not posted is a line released as proposed.
             if name in self.data and cleaned.get(name) is None and name not in self.errors:
                 self.add_error(name, "Enter a quantity (0 skips this line).")
         return cleaned
 
+    @property
+    def longest_queue(self) -> int:
+        return max((len(product.lines) for product in self.plan.products), default=0)
+
     def products(self):
-        """The plan's products, each with its lines paired with their inputs; products with a queue
+        """The plan's products, each with its shown lines paired with their inputs and what the
+        proposal does with the lines not shown (None when all are shown); products with a queue
         come first, the ones nobody waits for after them."""
-        return [
-            (product, [(line, self[self.field_name(line.line_id)]) for line in product.lines])
-            for product in sorted(self.plan.products, key=lambda product: not product.lines)
-        ]
+        shown = []
+        for product in sorted(self.plan.products, key=lambda product: not product.lines):
+            rows = [self.row(line) for line in product.lines[: self.per_product]]
+            rest = product.lines[self.per_product :]
+            hidden = (
+                HiddenLines(
+                    count=len(rest),
+                    served=sum(1 for line in rest if line.quantity),
+                    units=sum(line.quantity for line in rest),
+                )
+                if rest
+                else None
+            )
+            shown.append((product, rows, hidden))
+        return shown
+
+    def row(self, line) -> ReleaseRow:
+        name = self.field_name(line.line_id)
+        if self.is_bound:
+            value, errors = self[name].value(), self.errors.get(name, ())
+        else:
+            value, errors = line.quantity, ()
+        return ReleaseRow(
+            line=line,
+            order_url=reverse("orders:order-detail", args=[line.order_id]),
+            name=name,
+            value="" if value is None else value,
+            errors=errors,
+        )
 
     def decided(self) -> list[tuple[int, int]]:
-        """(line id, quantity) for every line the staff saw, in the displayed order."""
+        """(line id, quantity) for every line of the plan, in the displayed order: what the staff
+        entered where there was a box, what was proposed everywhere else."""
         decided = []
         for product in self.plan.products:
             for line in product.lines:
-                quantity = self.cleaned_data.get(self.field_name(line.line_id))
-                if quantity is not None:
-                    decided.append((line.line_id, quantity))
+                name = self.field_name(line.line_id)
+                quantity = self.cleaned_data.get(name) if name in self.fields else None
+                decided.append((line.line_id, line.quantity if quantity is None else quantity))
         return decided

@@ -59,9 +59,15 @@ class ReleaseLineProposal:
     def priority_label(self) -> str:
         return Priority(self.priority).label
 
-    @property
+    # Worked out once per line, and only for the lines a page shows: a plan holds every waiting
+    # line of its products, the review shows a bounded number of them.
+    @cached_property
+    def placed_on(self) -> dt.date:
+        return timezone.localtime(self.placed_at).date()
+
+    @cached_property
     def waiting_days(self) -> int:
-        return (timezone.localdate() - timezone.localtime(self.placed_at).date()).days
+        return (timezone.localdate() - self.placed_on).days
 
     @property
     def reason(self) -> str:
@@ -71,7 +77,7 @@ class ReleaseLineProposal:
         else:
             why = (
                 f"Position {self.position}: {self.priority_label.lower()} priority, waiting since "
-                f"{timezone.localtime(self.placed_at):%d %b %Y} ({self.waiting_days} days)"
+                f"{self.placed_on:%d %b %Y} ({self.waiting_days} days)"
             )
         if self.quantity >= self.waiting:
             gets = f"gets all {self.waiting} waiting"
@@ -106,6 +112,16 @@ class ProductRelease:
     @property
     def waiting(self) -> int:
         return sum(line.waiting for line in self.lines)
+
+    @property
+    def lines_served(self) -> int:
+        """Waiting lines the proposal gives something to."""
+        return sum(1 for line in self.lines if line.quantity)
+
+    @property
+    def still_waiting(self) -> int:
+        """Waiting lines the proposal leaves short (given less than they wait for, or nothing)."""
+        return sum(1 for line in self.lines if line.quantity < line.waiting)
 
 
 @dataclass

@@ -7,15 +7,19 @@ and release_confirm checks the fingerprint of the plan they saw under lock (rule
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views import View
 from django.views.generic import DetailView
 
 from inventory.models import Product, Warehouse
 from suppliers.models import document_number
+from suppliers.selectors import shipment_product_ids
 
 from ..forms_release import (
     ConfirmReleaseForm,
@@ -110,15 +114,18 @@ class ReleaseReviewView(PermissionRequiredMixin, View):
         if plan is None:
             return self.render_page(selection_form=form)
         seen = form.cleaned_data["fingerprint"]
+        # Lines the page did not show are released as this plan proposes, so it must be the plan
+        # the staff saw; release_confirm checks the same fingerprint again under lock.
+        if plan.fingerprint != seen:
+            return self.show_fresh(selection, moved_up, form, [CHANGED_MESSAGE])
         lines_form = ReleaseLinesForm(self.request.POST, plan=plan)
         if not lines_form.is_valid():
-            if plan.fingerprint != seen:
-                return self.show_fresh(selection, moved_up, form, [CHANGED_MESSAGE])
             return self.render_page(
                 plan=plan,
                 lines_form=lines_form,
                 confirm_form=self.confirm_form(plan, selection, moved_up, form),
-                errors=["Some quantities need correcting; nothing was applied."],
+                errors=lines_form.non_field_errors()
+                or ["Some quantities need correcting; nothing was applied."],
             )
         decisions = [
             ReleaseDecision(
@@ -139,18 +146,16 @@ class ReleaseReviewView(PermissionRequiredMixin, View):
         except StalePlanError as error:
             return self.show_fresh(selection, moved_up, form, error.messages)
         except ValidationError as error:
-            if plan.fingerprint != seen:
-                return self.show_fresh(selection, moved_up, form, [CHANGED_MESSAGE])
             return self.render_page(
                 plan=plan,
                 lines_form=lines_form,
                 confirm_form=self.confirm_form(plan, selection, moved_up, form),
                 errors=error.messages,
             )
-        release, ready = result.release, result.ready_orders
+        release, ready = result.release, len(result.ready_order_ids)
         text = f"{release.number}: released {result.units:,} units."
         if ready:
-            text += f" {len(ready)} order{'s are' if len(ready) != 1 else ' is'} now ready to ship."
+            text += f" {ready:,} order{'s are' if ready != 1 else ' is'} now ready to ship."
         messages.success(self.request, text)
         return redirect("orders:release-detail", pk=release.pk)
 
@@ -208,6 +213,26 @@ class ReleaseReviewView(PermissionRequiredMixin, View):
             }
         )
 
+    @staticmethod
+    def review_url(warehouse_id, product_ids, shipment_id=None) -> str:
+        query = [("warehouse", warehouse_id)]
+        if shipment_id:
+            query.append(("shipment", shipment_id))
+        query += [("product", product_id) for product_id in product_ids]
+        return f"{reverse('orders:release-review')}?{urlencode(query)}"
+
+    def links(self, plan, product_ids) -> dict:
+        """Where "show all lines" of one product leads (the review of that product alone), and,
+        on such a page, the way back to the review of the whole shipment."""
+        links = {
+            "alone_url": self.review_url(plan.warehouse_id, [], plan.shipment_id) + "&product="
+        }
+        if plan.shipment_id and len(product_ids) == 1:
+            arrived = shipment_product_ids(shipment_id=plan.shipment_id)
+            if set(arrived) - set(product_ids):
+                links["whole_url"] = self.review_url(plan.warehouse_id, arrived, plan.shipment_id)
+        return links
+
     def posted_line_id(self, name) -> int | None:
         try:
             return int(self.request.POST.get(name, ""))
@@ -254,6 +279,7 @@ class ReleaseReviewView(PermissionRequiredMixin, View):
             context["can_confirm"] = any(
                 product.available > 0 and product.lines for product in plan.products
             )
+            context.update(self.links(plan, confirm_form.initial["product"]))
         return render(self.request, self.template_name, context)
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from inventory.models import StockLevel, StockMovement
 from inventory.services import stock_adjust
+from orders import forms_release
 from orders.models import Allocation, OrderLine, Priority, Release
 from orders.services import ReleaseDecision, order_place, release_confirm, release_propose
 from suppliers.services import purchase_order_create, purchase_order_send, shipment_receive
@@ -59,9 +62,9 @@ def review_url(warehouse, products, shipment=None) -> str:
 def shown_lines(response) -> list[tuple[str, int, int]]:
     """(order number, waiting, value in the box) for every line on the page, in display order."""
     return [
-        (line.order_number, line.waiting, field.value())
-        for _, rows in response.context["lines_form"].products()
-        for line, field in rows
+        (row.line.order_number, row.line.waiting, row.value)
+        for _, rows, _hidden in response.context["lines_form"].products()
+        for row in rows
     ]
 
 
@@ -77,9 +80,9 @@ def post_data(response, **changes) -> dict:
         "note": form.initial.get("note", ""),
         "confirm": "1",
     }
-    for _, rows in response.context["lines_form"].products():
-        for _line, field in rows:
-            data[field.html_name] = field.value()
+    for _, rows, _hidden in response.context["lines_form"].products():
+        for row in rows:
+            data[row.name] = row.value
     data.update(changes)
     return data
 
@@ -281,19 +284,152 @@ def test_a_shipment_from_another_warehouse_is_refused(
 REVIEW_QUERIES = 10
 
 
-@pytest.mark.parametrize("count", [3, 25])
-def test_review_query_count_does_not_grow_with_waiting_lines(
-    staff_client, staff_user, warehouse, count, django_assert_num_queries
+@pytest.mark.parametrize(("product_count", "line_count"), [(2, 10), (20, 200)])
+def test_review_query_count_does_not_grow_with_products_or_waiting_lines(
+    staff_client, staff_user, warehouse, product_count, line_count, django_assert_num_queries
 ):
-    products = [ProductFactory(), ProductFactory()]
-    for _ in range(count):
-        place(warehouse, [(products[0], 2), (products[1], 1)], by=staff_user)
+    products = [ProductFactory() for _ in range(product_count)]
+    # Each order waits for every product: line_count lines in all.
+    for _ in range(line_count // product_count):
+        place(warehouse, [(product, 2) for product in products], by=staff_user)
     for product in products:
-        give_stock(product, warehouse, count, by=staff_user)
+        give_stock(product, warehouse, line_count, by=staff_user)
     url = review_url(warehouse, products)
     with django_assert_num_queries(REVIEW_QUERIES):
         response = staff_client.get(url)
-    assert len(shown_lines(response)) == 2 * count
+    assert len(shown_lines(response)) == line_count
+
+
+@pytest.mark.parametrize("product_count", [2, 20])
+def test_reviewing_one_product_of_a_shipment_reads_the_way_back_in_one_query(
+    staff_client, staff_user, manager_user, warehouse, product_count, django_assert_num_queries
+):
+    products = [ProductFactory() for _ in range(product_count)]
+    place(warehouse, [(product, 2) for product in products], by=staff_user)
+    shipment = receive(warehouse, products, by=staff_user, manager=manager_user)
+    # As above, and:
+    # 11. SELECT the shipment's warehouse (form validation)
+    # 12. SELECT the products that arrived in the shipment (the link back to all of them)
+    with django_assert_num_queries(REVIEW_QUERIES + 2):
+        response = staff_client.get(review_url(warehouse, products[:1], shipment))
+    path, _, query = response.context["whole_url"].partition("?")
+    assert path == reverse("orders:release-review")
+    assert parse_qs(query) == {
+        "warehouse": [str(warehouse.pk)],
+        "shipment": [str(shipment.pk)],
+        "product": [str(product.pk) for product in products],
+    }
+
+
+def receive(warehouse, products, *, by, manager, quantity=5):
+    """A shipment of `quantity` of each product, received at the warehouse."""
+    po = purchase_order_create(
+        supplier_id=SupplierFactory().pk,
+        warehouse_id=warehouse.pk,
+        expected_date=timezone.localdate(),
+        lines=[(product.pk, quantity, "1.00") for product in products],
+        by=manager,
+    )
+    purchase_order_send(purchase_order_id=po.pk, by=manager)
+    return shipment_receive(
+        purchase_order_id=po.pk,
+        quantities={line.pk: quantity for line in po.lines.all()},
+        idempotency_key=f"rcv-{po.pk}",
+        by=by,
+    ).shipment
+
+
+# --- a bounded page ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def long_queues(staff_user, warehouse, monkeypatch):
+    """Two products; GEAR waits on five lines of 2 (old to new) with 7 free, BOLT on one line.
+    The page is cut to two lines per product."""
+    monkeypatch.setattr(forms_release, "PAGE_LINES", 5)
+    gear, bolt = ProductFactory(sku="GEAR"), ProductFactory(sku="BOLT")
+    orders = [place(warehouse, [(gear, 2)], by=staff_user, days_ago=9 - n) for n in range(5)]
+    bolt_order = place(warehouse, [(bolt, 1)], by=staff_user)
+    give_stock(gear, warehouse, 7, by=staff_user)
+    give_stock(bolt, warehouse, 1, by=staff_user)
+    return gear, bolt, orders, bolt_order
+
+
+def test_a_long_queue_shows_its_first_lines_and_sums_up_the_rest(
+    staff_client, warehouse, long_queues
+):
+    gear, bolt, orders, _ = long_queues
+
+    response = staff_client.get(review_url(warehouse, [gear, bolt]))
+
+    assert [number for number, _, _ in shown_lines(response)][:2] == [o.number for o in orders[:2]]
+    assert len(shown_lines(response)) == 3  # two of GEAR, the one of BOLT
+    text = page_text(response)
+    assert "3 more waiting lines get 3 units across 2 lines, as proposed." in text
+    show_all = f'href="{review_url(warehouse, [gear])}"'.replace("&", "&amp;")
+    assert show_all in text
+    assert "Show all 5 lines of GEAR" in text
+
+
+def test_show_all_lines_opens_the_product_alone_with_every_line(
+    staff_client, warehouse, long_queues
+):
+    gear, _, orders, _ = long_queues
+
+    response = staff_client.get(review_url(warehouse, [gear]))
+
+    assert [number for number, _, _ in shown_lines(response)] == [o.number for o in orders]
+    assert 'data-testid="release-show-all"' not in page_text(response)
+
+
+def test_lines_beyond_the_shown_ones_are_released_as_proposed(
+    staff_client, staff_user, warehouse, long_queues
+):
+    gear, bolt, orders, bolt_order = long_queues
+    page = staff_client.get(review_url(warehouse, [gear, bolt]))
+    data = post_data(page, **{qty(orders[0], gear): "0"})
+    assert qty(orders[2], gear) not in data
+
+    response = staff_client.post(reverse("orders:release-review"), data)
+
+    assert response.status_code == 302
+    # The skipped units stay free: lines not shown get exactly what the page said they would.
+    given = [line_of(order, gear).quantity_allocated for order in orders]
+    assert given == [0, 2, 2, 1, 0]
+    assert line_of(bolt_order, bolt).quantity_allocated == 1
+    level = StockLevel.objects.get(product=gear, warehouse=warehouse)
+    assert (level.on_hand, level.allocated) == (7, 5)
+    assert Allocation.objects.filter(line=line_of(orders[3], gear)).get().reason == (
+        "Queue position 4"
+    )
+
+
+def test_a_decision_for_a_line_not_shown_but_in_the_plan_is_honoured(
+    staff_client, warehouse, long_queues
+):
+    gear, bolt, orders, _ = long_queues
+    page = staff_client.get(review_url(warehouse, [gear, bolt]))
+
+    staff_client.post(
+        reverse("orders:release-review"), post_data(page, **{qty(orders[3], gear): "0"})
+    )
+
+    assert [line_of(order, gear).quantity_allocated for order in orders] == [2, 2, 2, 0, 0]
+
+
+def test_lines_not_shown_follow_a_stale_plan_never(
+    staff_client, staff_user, warehouse, long_queues
+):
+    gear, bolt, _orders, _ = long_queues
+    page = staff_client.get(review_url(warehouse, [gear, bolt]))
+    give_stock(gear, warehouse, 4, by=staff_user)
+    before = state()
+
+    response = staff_client.post(reverse("orders:release-review"), post_data(page))
+
+    assert state() == before
+    assert "changed while you were reviewing" in errors_of(response)
+    assert "3 more waiting lines get 6 units across 3 lines, as proposed." in page_text(response)
 
 
 # --- confirming --------------------------------------------------------------------------------
@@ -317,6 +453,21 @@ def test_confirming_the_proposal_allocates_and_shows_the_release(
     assert StockLevel.objects.get(product=product, warehouse=warehouse).allocated == 10
     messages = [str(m) for m in response.context["messages"]]
     assert messages == [f"{release.number}: released 10 units. 2 orders are now ready to ship."]
+
+
+def test_confirming_counts_the_ready_orders_without_loading_them(
+    staff_client, queue, warehouse, product
+):
+    page = staff_client.get(review_url(warehouse, [product]))
+    with CaptureQueriesContext(connection) as confirmed:
+        response = staff_client.post(reverse("orders:release-review"), post_data(page))
+    assert response.status_code == 302
+    orders_read = [
+        query["sql"]
+        for query in confirmed.captured_queries
+        if 'FROM "orders_salesorder" INNER JOIN "orders_customer"' in query["sql"]
+    ]
+    assert orders_read == []
 
 
 def test_staff_can_give_less_and_skip_lines(staff_client, queue, warehouse, product):
@@ -429,17 +580,40 @@ def test_tampered_hidden_fields_are_refused_without_error(
     assert response.context["selection_form"].errors
 
 
-def test_a_line_id_from_elsewhere_in_the_post_is_ignored(
+def test_a_decision_for_a_line_not_in_the_plan_is_refused_and_applies_nothing(
     staff_client, staff_user, queue, warehouse, product
 ):
     other_product = ProductFactory()
     outsider = place(warehouse, [(other_product, 2)], by=staff_user)
     give_stock(other_product, warehouse, 2, by=staff_user)
     page = staff_client.get(review_url(warehouse, [product]))
-    staff_client.post(
+    before = state()
+
+    response = staff_client.post(
         reverse("orders:release-review"), post_data(page, **{qty(outsider, other_product): "2"})
     )
-    assert line_of(outsider, other_product).quantity_allocated == 0
+
+    assert response.status_code == 200
+    assert state() == before
+    line_id = line_of(outsider, other_product).pk
+    assert errors_of(response) == (
+        f"A quantity was sent for an order line that is not waiting in this release "
+        f"(line {line_id}). Nothing was applied."
+    )
+    # The page still offers the plan the staff was reviewing.
+    assert len(shown_lines(response)) == 3
+
+
+@pytest.mark.parametrize("key", ["qty_999999", "qty_abc", "qty_"])
+def test_a_decision_for_an_unknown_line_is_refused_without_error(
+    staff_client, queue, warehouse, product, key
+):
+    page = staff_client.get(review_url(warehouse, [product]))
+    before = state()
+    response = staff_client.post(reverse("orders:release-review"), post_data(page, **{key: "1"}))
+    assert response.status_code == 200
+    assert state() == before
+    assert "not waiting in this release" in errors_of(response)
 
 
 # --- stale plans -------------------------------------------------------------------------------
