@@ -9,7 +9,9 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
+from orders import forms_release
 from orders.models import Allocation, OrderLine, Priority, Release, SalesOrderStatus
+from suppliers.services import shipment_receive
 from tests.browser.conftest import days_ago, nav
 from tests.factories import ProductFactory
 from tests.helpers import give_stock, level_for, line_of, place, sent_po
@@ -137,3 +139,61 @@ def test_confirming_a_stale_release_review_applies_nothing_and_shows_the_fresh_p
     assert line_of(second, gear).quantity_allocated == 3
     level = level_for(gear, warehouse)
     assert (level.on_hand, level.allocated) == (5, 5)
+
+
+def test_a_long_queue_opens_alone_from_a_large_release_review(
+    page, log_in, staff_user, manager_user, warehouse, customers, supplier, monkeypatch
+):
+    # Two lines per product when several are reviewed, five when one is opened alone.
+    monkeypatch.setattr(forms_release, "PAGE_LINES", 5)
+    gear, bolt = ProductFactory(sku="GEAR-7"), ProductFactory(sku="BOLT-3")
+    orders = [
+        place(customers[n % 3], warehouse, [(gear, 2)], by=staff_user, placed_at=days_ago(9 - n))
+        for n in range(5)
+    ]
+    bolt_order = place(customers[0], warehouse, [(bolt, 1)], by=staff_user)
+    po = sent_po(supplier, warehouse, [(gear, 7), (bolt, 1)], by=manager_user)
+    shipment = shipment_receive(
+        purchase_order_id=po.pk,
+        quantities={line.pk: line.quantity_ordered for line in po.lines.all()},
+        idempotency_key="dn-77",
+        by=staff_user,
+    ).shipment
+    query = [("warehouse", warehouse.pk), ("shipment", shipment.pk)]
+    whole = "/releases/review/?" + urlencode([*query, ("product", gear.pk), ("product", bolt.pk)])
+
+    log_in(page, staff_user)
+    page.goto(whole)
+    card = page.get_by_test_id("release-product").filter(has_text="GEAR-7")
+    expect(card.get_by_test_id("release-line")).to_have_count(2)
+    expect(card.get_by_test_id("release-hidden-lines")).to_contain_text(
+        "3 more waiting lines get 3 units across 2 lines, as proposed."
+    )
+    expect(page.get_by_label(f"Units for {orders[3].number}")).to_have_count(0)
+
+    card.get_by_role("link", name="Show all 5 lines of GEAR-7").click()
+
+    expect(page).to_have_url(re.compile(r"/releases/review/\?"))
+    expect(page.get_by_test_id("release-product")).to_have_count(1)
+    expect(page.get_by_test_id("release-line")).to_have_count(5)
+    expect(page.get_by_test_id("release-hidden-lines")).to_have_count(0)
+    expect(page.get_by_label(f"Units for {orders[3].number}")).to_have_value("1")
+    back = page.get_by_role("link", name=f"Back to all products of {shipment.number}")
+    expect(back).to_be_visible()
+    # The fourth order is on credit hold; the fifth gets the unit instead, ahead of nobody.
+    page.get_by_label(f"Units for {orders[3].number}").fill("0")
+    page.get_by_label(f"Units for {orders[4].number}").fill("1")
+    page.get_by_role("button", name="Confirm release").click()
+
+    expect(page).to_have_url(re.compile(r"/releases/\d+/$"))
+    expect(page.get_by_role("alert").filter(has_text="released 7 units")).to_be_visible()
+    assert [line_of(order, gear).quantity_allocated for order in orders] == [2, 2, 2, 0, 1]
+    assert line_of(bolt_order, bolt).quantity_allocated == 0
+
+    # Back on the whole shipment, only BOLT-3 is left to release.
+    page.goto(whole)
+    expect(page.get_by_test_id("release-product").filter(has_text="GEAR-7")).to_contain_text(
+        "free 0"
+    )
+    bolt_card = page.get_by_test_id("release-product").filter(has_text="BOLT-3")
+    expect(bolt_card.get_by_label(f"Units for {bolt_order.number}")).to_have_value("1")
