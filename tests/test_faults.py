@@ -88,9 +88,9 @@ def release_post(client, warehouse, product) -> dict:
         for name in ("warehouse", "product", "shipment", "fingerprint", "moved_up", "note")
     }
     data["confirm"] = "1"
-    for _, rows in page.context["lines_form"].products():
-        for _line, field in rows:
-            data[field.html_name] = field.value()
+    for _, rows, _hidden in page.context["lines_form"].products():
+        for row in rows:
+            data[row.name] = row.value
     return data
 
 
