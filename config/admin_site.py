@@ -4,6 +4,8 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.http import HttpResponseRedirect
 
+from config.auth import AdminSignInForm
+
 
 def selection_is_valid(values: list[str]) -> bool:
     """Posted row ids are plain ASCII digits of a sane length. Django's admin hands them straight
@@ -15,6 +17,7 @@ class BackstockAdminSite(admin.AdminSite):
     site_header = "Backstock administration"
     site_title = "Backstock admin"
     index_title = "Data fixes"
+    login_form = AdminSignInForm
 
     def admin_view(self, view, cacheable=False):
         """Every admin page goes through here, so a tampered action selection is refused with a

@@ -1,12 +1,39 @@
-"""Sign-in throttling glue for django-axes: the client address behind proxies, and the page a
-locked-out visitor sees."""
+"""Sign-in: the forms, and the throttling glue for django-axes (the client address behind
+proxies, and the page a locked-out visitor sees)."""
 
 import math
 
 from axes.helpers import get_cool_off
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.shortcuts import render
+
+
+class UsernameLengthCheck:
+    """Refuses an over-long username before anything is looked up or recorded.
+
+    Django's sign-in forms set the username's max_length after the field is built, so no
+    validator checks it: a long name would reach authenticate() and then django-axes' record of
+    the failure, a 255-character column (a database error on PostgreSQL)."""
+
+    def clean_username(self):
+        username = self.cleaned_data.get("username", "")
+        limit = self.fields["username"].max_length
+        if limit and len(username) > limit:
+            raise ValidationError(
+                f"A username has at most {limit} characters.", code="username_too_long"
+            )
+        return username
+
+
+class SignInForm(UsernameLengthCheck, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(UsernameLengthCheck, AdminAuthenticationForm):
+    pass
 
 
 def client_ip(request) -> str | None:
@@ -33,7 +60,7 @@ def lockout_response(request, original_response=None, credentials=None):
     cool_off = get_cool_off(request)
     minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off else None
     username = (credentials or {}).get("username") or request.POST.get("username", "")
-    form = AuthenticationForm(request, initial={"username": username})
+    form = SignInForm(request, initial={"username": username})
     context = {
         "form": form,
         "locked_out": True,

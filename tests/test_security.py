@@ -179,6 +179,19 @@ def test_sign_in_still_works_after_failures_below_the_limit(client, clerk):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("url_name", ["login", "admin:login"])
+def test_an_over_long_username_is_refused_before_anything_is_recorded(client, url_name):
+    """Django's sign-in forms leave the username's length unchecked; unchecked, it reached
+    django-axes' 255-character column and failed on PostgreSQL."""
+    response = client.post(reverse(url_name), {"username": "9" * 300, "password": "x"})
+
+    assert response.status_code == 200
+    assert "A username has at most 150 characters." in response.content.decode()
+    assert not AccessAttempt.objects.exists()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
 def test_too_many_failures_lock_out_username_and_address_with_a_clear_message(client, clerk):
     assert settings.AXES_FAILURE_LIMIT == 5
     for _ in range(5):
