@@ -138,6 +138,7 @@ class ReleaseRow(NamedTuple):
 
     line: ReleaseLineProposal
     order_url: str
+    placed_on: str
     name: str
     value: object
     errors: Sequence[str]
@@ -237,6 +238,7 @@ class ReleaseLinesForm(forms.Form):
         return ReleaseRow(
             line=line,
             order_url=reverse("orders:order-detail", args=[line.order_id]),
+            placed_on=f"{line.placed_on.day} {line.placed_on:%b %Y}",
             name=name,
             value="" if value is None else value,
             errors=errors,
