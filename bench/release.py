@@ -76,6 +76,7 @@ def scenario_build(*, products: int, lines: int, seed: int = 5) -> Scenario:
 
     from inventory.models import Product, StockLevel, Warehouse
     from orders.models import Customer, OrderLine, Priority, SalesOrder, SalesOrderStatus
+    from orders.services.demand import daily_demand_add_lines
     from suppliers.models import Supplier
     from suppliers.services import purchase_order_create, purchase_order_send, shipment_receive
 
@@ -129,7 +130,10 @@ def scenario_build(*, products: int, lines: int, seed: int = 5) -> Scenario:
         for order, group in zip(orders, groups, strict=True)
         for pid in group
     ]
+    last_line = OrderLine.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     OrderLine.objects.bulk_create(order_lines, batch_size=5000)
+    # Their daily demand, as order_place would have counted it.
+    daily_demand_add_lines(after_id=last_line)
     wanted: dict[int, int] = {}
     for line in order_lines:
         wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity_ordered

@@ -215,6 +215,8 @@ class Seeder:
             clock.lap("orders drawn")
             self.write_orders(cur)
             clock.lap("orders, lines, allocations written")
+            self.daily_demand(cur)
+            clock.lap("daily demand counted")
             self.draw_purchasing()
             self.write_purchasing(cur)
             clock.lap("purchase orders and shipments")
@@ -510,6 +512,20 @@ class Seeder:
             ("id", "line_id", "quantity", "kind", "reason", "created_at"),
             allocations(),
         )
+
+    def daily_demand(self, cur) -> None:
+        """The daily demand the order services would have kept, counted from the lines and
+        allocations just written (the statement the migration's backfill runs)."""
+        from orders.models import DailyDemand
+        from orders.services.demand import COUNTERS, daily_demand_recomputed
+
+        names = ("product_id", "warehouse_id", "day", *COUNTERS)
+        sql, params = daily_demand_recomputed().values_list(*names).query.sql_with_params()
+        cur.execute(
+            f"INSERT INTO {DailyDemand._meta.db_table} ({', '.join(names)}) {sql}",
+            params,
+        )
+        self.report.counts["daily_demand"] = cur.rowcount
 
     # --- purchasing --------------------------------------------------------------------------
 

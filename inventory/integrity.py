@@ -336,6 +336,69 @@ def order_status_mismatches() -> list[Discrepancy]:
     ]
 
 
+def daily_demand_mismatches() -> list[Discrepancy]:
+    """The stored daily demand (orders.DailyDemand, kept by the order services) equals its
+    recomputation from the order lines and their placement allocations."""
+    from django.db import connection
+
+    from orders.models import DailyDemand
+    from orders.services.demand import COUNTERS, daily_demand_recomputed
+
+    from .models import Product, Warehouse
+
+    keys = ("product_id", "warehouse_id", "day")
+    sql, params = daily_demand_recomputed().values_list(*keys, *COUNTERS).query.sql_with_params()
+    table = connection.ops.quote_name(DailyDemand._meta.db_table)
+    same_key = " AND ".join(f"s.{key} = r.{key}" for key in keys)
+    differs = " OR ".join(f"s.{name} <> r.{name}" for name in COUNTERS)
+    stored = ", ".join(f"s.{name}" for name in COUNTERS)
+    computed = ", ".join(f"r.{name}" for name in COUNTERS)
+    nothing = ", ".join("0" for _ in COUNTERS)
+    x_columns = [
+        *keys,
+        *(f"expected_{name}" for name in COUNTERS),
+        "present",
+        *(f"found_{name}" for name in COUNTERS),
+    ]
+    products = connection.ops.quote_name(Product._meta.db_table)
+    warehouses = connection.ops.quote_name(Warehouse._meta.db_table)
+    # Rows recomputed but missing or different, then rows stored that no line explains; named
+    # by SKU and warehouse code in the same query.
+    query = (
+        f"WITH r ({', '.join((*keys, *COUNTERS))}) AS ({sql}), "  # noqa: S608 - model names
+        f"x ({', '.join(x_columns)}) AS (SELECT r.product_id, r.warehouse_id, r.day, {computed}, "
+        f"CASE WHEN s.id IS NULL THEN 0 ELSE 1 END, {stored} "
+        f"FROM r LEFT JOIN {table} s ON {same_key} WHERE s.id IS NULL OR {differs} "
+        f"UNION ALL SELECT s.product_id, s.warehouse_id, s.day, {nothing}, 1, {stored} "
+        f"FROM {table} s WHERE NOT EXISTS (SELECT 1 FROM r WHERE {same_key})) "
+        f"SELECT p.sku, w.code, x.* FROM x JOIN {products} p ON p.id = x.product_id "
+        f"JOIN {warehouses} w ON w.id = x.warehouse_id ORDER BY p.sku, w.code, x.day"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        rows = cursor.fetchall()
+    width = len(COUNTERS)
+
+    def counters(values) -> str:
+        return ", ".join(
+            f"{name.replace('_', ' ')} {value or 0}"
+            for name, value in zip(COUNTERS, values, strict=True)
+        )
+
+    found = []
+    for sku, code, _product, _warehouse, day, *values in rows:
+        expected, present, actual = values[:width], values[width], values[width + 1 :]
+        found.append(
+            Discrepancy(
+                check="daily_demand",
+                subject=f"{sku} @ {code} on {day}",
+                expected=f"{counters(expected)} (from the order lines)",
+                found=counters(actual) if present else "no row",
+            )
+        )
+    return found
+
+
 CHECKS: tuple[Check, ...] = (
     Check("ledger_sum", "on hand equals the sum of the level's movements", ledger_sum_mismatches),
     Check(
@@ -361,6 +424,11 @@ CHECKS: tuple[Check, ...] = (
         receipt_mismatches,
     ),
     Check("order_status", "an order's status agrees with its lines", order_status_mismatches),
+    Check(
+        "daily_demand",
+        "the stored daily demand equals its recomputation from the order lines",
+        daily_demand_mismatches,
+    ),
 )
 
 

@@ -234,3 +234,56 @@ class Allocation(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.quantity:+d} → {self.line}"
+
+
+class DailyDemand(models.Model):
+    """Order lines summed per product × warehouse × local day the order was placed.
+
+    Kept by the order services in the transaction that changes the lines (placing adds a row's
+    worth, cancelling adds to `units_cancelled`; shipping and releasing change nothing here), so
+    the reorder dashboard reads a few rows per level instead of every order line of its window.
+    `manage.py check_stock` recomputes it from the lines and reports any difference.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    lines = models.IntegerField(default=0)
+    # Lines that got their whole quantity the moment they were placed (the fill rate).
+    lines_filled = models.IntegerField(default=0)
+    units_ordered = models.IntegerField(default=0)
+    units_cancelled = models.IntegerField(default=0)
+    # What placement could not allocate: the backorder the day's orders created.
+    units_backordered = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "warehouse", "day"], name="dailydemand_one_per_level_day"
+            ),
+        ]
+        indexes = [
+            # The dashboard reads a window of days for every level: from the index alone.
+            # (Every column a key column: SQLite has no INCLUDE.)
+            models.Index(
+                fields=[
+                    "day",
+                    "product",
+                    "warehouse",
+                    "lines",
+                    "lines_filled",
+                    "units_ordered",
+                    "units_cancelled",
+                    "units_backordered",
+                ],
+                name="dailydemand_day_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} @ {self.warehouse_id} {self.day}: {self.units}"
+
+    @property
+    def units(self) -> int:
+        """Demand: units ordered that the customers still want."""
+        return self.units_ordered - self.units_cancelled

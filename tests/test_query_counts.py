@@ -36,10 +36,11 @@ def count_queries(func) -> tuple[int, object]:
 #  6. SELECT the units owed to the queue per product (rule 3)
 #  7. INSERT the order
 #  8. INSERT the order lines (one bulk statement)
-#  9. INSERT the placement allocation history (one bulk statement)
-# 10. UPDATE the levels' allocated (one bulk statement)
-# 11. RELEASE SAVEPOINT
-ORDER_PLACE_QUERIES = 11
+#  9. INSERT … ON CONFLICT DO UPDATE the lines' daily demand (one statement)
+# 10. INSERT the placement allocation history (one bulk statement)
+# 11. UPDATE the levels' allocated (one bulk statement)
+# 12. RELEASE SAVEPOINT
+ORDER_PLACE_QUERIES = 12
 
 
 @pytest.fixture

@@ -111,7 +111,11 @@ class Rows:
         return sum(map(len, self.parents.values())) + sum(map(len, self.leaves.values()))
 
     def flush(self) -> None:
+        from orders.models import OrderLine
+        from orders.services.demand import daily_demand_add_lines
+
         with transaction.atomic(), own_timestamps():
+            last_line = OrderLine.objects.order_by("-pk").values_list("pk", flat=True).first()
             for model in PARENTS:
                 rows = self.parents.pop(model, [])
                 if rows:
@@ -120,6 +124,9 @@ class Rows:
                 rows = self.leaves.pop(model, [])
                 if rows:
                     _insert(model, names, rows)
+            # The lines just written are complete (placed, allocated, cancelled): their daily
+            # demand is counted from them, as the order services would have counted it.
+            daily_demand_add_lines(after_id=last_line or 0)
 
 
 def _insert(model: type[models.Model], names: tuple[str, ...], rows: list[dict]) -> None:

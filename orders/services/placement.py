@@ -32,6 +32,7 @@ from ..models import (
 from ..selectors import backordered_by_product
 from .bulk import column_add
 from .common import order_lookup, orders_lock, require_open, status_for, waiting
+from .demand import demand_add_cancelled, demand_add_placed
 
 MAX_LINES = 500
 
@@ -163,6 +164,8 @@ def order_place(
     for line in new_lines:
         line.order = order
     OrderLine.objects.bulk_create(new_lines)
+    # The day's demand, under the levels' locks taken above (one upsert).
+    demand_add_placed(warehouse_id=warehouse.pk, placed_at=order.placed_at, lines=new_lines)
     user = acting_user(by)
     Allocation.objects.bulk_create(
         [
@@ -225,7 +228,11 @@ def order_cancel(*, order_id: int, reason, by) -> CancelResult:
     for line in lines:
         line.order = order
     open_lines = [line for line in lines if line.quantity_allocated or waiting(line)]
+    cancelled = {line.product_id: line.quantity_allocated + waiting(line) for line in open_lines}
     history, freed = _free_lines(open_lines, reason=reason, by=by, levels=levels)
+    demand_add_cancelled(
+        warehouse_id=order.warehouse_id, placed_at=order.placed_at, cancelled=cancelled
+    )
     OrderLine.objects.bulk_update(
         open_lines,
         [
@@ -268,7 +275,11 @@ def order_line_cancel(*, line_id: int, reason, by) -> CancelResult:
     line.order = order
     if not (line.quantity_allocated or waiting(line)):
         raise ValidationError("Nothing is left open on this line to cancel.", code="line_closed")
+    cancelled = {line.product_id: line.quantity_allocated + waiting(line)}
     history, freed = _free_lines([line], reason=reason, by=by, levels=levels)
+    demand_add_cancelled(
+        warehouse_id=order.warehouse_id, placed_at=order.placed_at, cancelled=cancelled
+    )
     line.save(
         update_fields=[
             "quantity_allocated",

@@ -15,7 +15,14 @@ from django.utils import timezone
 from inventory.integrity import CHECKS, Discrepancy, stock_discrepancies
 from inventory.models import StockLevel, StockMovement
 from inventory.services import stock_adjust
-from orders.models import Allocation, AllocationKind, OrderLine, SalesOrder, SalesOrderStatus
+from orders.models import (
+    Allocation,
+    AllocationKind,
+    DailyDemand,
+    OrderLine,
+    SalesOrder,
+    SalesOrderStatus,
+)
 from orders.services import (
     ReleaseDecision,
     order_cancel,
@@ -225,7 +232,9 @@ def test_allocation_history_not_matching_a_line_is_reported(books):
     output, error = run_check()
 
     assert error is not None
-    assert failed_checks() == {"line_allocations"}
+    # The placement record also says what placement left waiting, which the stored daily demand
+    # no longer matches.
+    assert failed_checks() == {"line_allocations", "daily_demand"}
     assert (
         f"{books.waiting.number} BOLT-M8 (line {line.pk}): expected allocated 7 "
         "(the sum of its allocation records), found allocated 6"
@@ -292,6 +301,48 @@ def test_order_status_disagreeing_with_its_lines_is_reported(books, order, wrong
     assert f"found status {wrong}" in output
 
 
+def test_daily_demand_not_matching_the_lines_is_reported(books):
+    day = DailyDemand.objects.get(product__sku="BOLT-M8")
+    DailyDemand.objects.filter(pk=day.pk).update(units_ordered=F("units_ordered") + 5)
+
+    output, error = run_check()
+
+    assert error is not None
+    assert failed_checks() == {"daily_demand"}
+    assert (
+        f"BOLT-M8 @ MAIN on {day.day}: expected lines 2, lines filled 1, units ordered 14, "
+        "units cancelled 0, units backordered 2 (from the order lines), found lines 2, "
+        "lines filled 1, units ordered 19, units cancelled 0, units backordered 2"
+    ) in output
+
+
+def test_daily_demand_missing_or_unexplained_rows_are_reported(books, warehouse):
+    tape = DailyDemand.objects.get(product__sku="TAPE-48")
+    tape.delete()
+    stray = DailyDemand.objects.create(
+        product=books.bolts_level.product,
+        warehouse=warehouse,
+        day=tape.day - dt.timedelta(days=3),
+        lines=1,
+        units_ordered=4,
+    )
+
+    found = [d for d in stock_discrepancies() if d.check == "daily_demand"]
+
+    assert [(d.subject, d.found) for d in found] == [
+        (
+            f"BOLT-M8 @ MAIN on {stray.day}",
+            "lines 1, lines filled 0, units ordered 4, units cancelled 0, units backordered 0",
+        ),
+        (f"TAPE-48 @ MAIN on {tape.day}", "no row"),
+    ]
+    assert found[0].expected.startswith("lines 0, lines filled 0, units ordered 0")
+    assert found[1].expected == (
+        "lines 2, lines filled 0, units ordered 4, units cancelled 1, units backordered 4 "
+        "(from the order lines)"
+    )
+
+
 def test_report_shows_at_most_the_limit_per_check(books):
     StockLevel.objects.filter(pk=books.bolts_level.pk).update(on_hand=F("on_hand") + 1)
     StockMovement.objects.create(
@@ -303,7 +354,7 @@ def test_report_shows_at_most_the_limit_per_check(books):
     assert error is not None
     assert "ledger_sum: on hand equals the sum of the level's movements — 2 problems" in output
     assert "… and 1 more" in output
-    assert "Stock check failed: 4 discrepancies in 2 of 8 checks." in str(error)
+    assert f"Stock check failed: 4 discrepancies in 2 of {len(CHECKS)} checks." in str(error)
 
 
 def test_each_check_is_one_query_whatever_the_number_of_rows(books, django_assert_num_queries):

@@ -51,10 +51,11 @@ CONFIRM_QUERIES = 11
 #  6. SELECT the units owed to the queue per product (rule 3)
 #  7. INSERT the order
 #  8. INSERT the order lines
-#  9. INSERT the placement allocation history
-# 10. UPDATE the levels' allocated
-# 11. RELEASE SAVEPOINT
-PLACE_QUERIES = 11
+#  9. INSERT … ON CONFLICT DO UPDATE the day's demand of every line (orders.demand)
+# 10. INSERT the placement allocation history
+# 11. UPDATE the levels' allocated
+# 12. RELEASE SAVEPOINT
+PLACE_QUERIES = 12
 
 
 def waiting_queue(*, lines: int, products: int, warehouse, by) -> tuple[list, int]:
@@ -192,6 +193,7 @@ def test_order_place_of_1_and_50_lines_costs_the_same_and_at_most_12(
     assert len(fifty_sql) <= 12
     assert writes_to(fifty_sql, "INSERT", "orders_orderline") == 1
     assert writes_to(fifty_sql, "INSERT", "orders_allocation") == 1
+    assert writes_to(fifty_sql, "INSERT", "orders_dailydemand") == 1
     assert one.lines.count() == 1
     assert fifty.lines.count() == 50
     assert fifty.status == SalesOrderStatus.READY
