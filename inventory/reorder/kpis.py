@@ -72,7 +72,7 @@ def reorder_kpis(*, today: dt.date | None = None) -> dict:
     """Backorder lines, units, value and aging; fill rate; levels below safety stock; stockouts;
     suppliers' on-time rate — one query whatever the data."""
     from orders.filters import age_q
-    from orders.models import Allocation, AllocationKind, OrderLine
+    from orders.models import DailyDemand, OrderLine
     from suppliers.models import PurchaseOrder
 
     today = today or timezone.localdate()
@@ -105,33 +105,29 @@ def reorder_kpis(*, today: dt.date | None = None) -> dict:
         .values(*aggregates)
     )
 
-    # 2: fill rate over lines placed in the last 30 days (today included).
-    since = day_start(today - dt.timedelta(days=FILL_RATE_DAYS - 1))
-    until = day_start(today + dt.timedelta(days=1))
-    filled_at_placement = Exists(
-        Allocation.objects.filter(
-            line_id=OuterRef("pk"),
-            kind=AllocationKind.PLACEMENT,
-            quantity=OuterRef("quantity_ordered"),
-        )
-    )
+    # 2: fill rate over lines placed in the last 30 days (today included), from the stored
+    # daily demand (lines, and lines that got everything when placed, per level and day).
     placed = (
-        OrderLine.objects.filter(order__placed_at__gte=since, order__placed_at__lt=until)
+        DailyDemand.objects.filter(
+            day__gte=today - dt.timedelta(days=FILL_RATE_DAYS - 1), day__lte=today
+        )
         .annotate(one=Value(1))
         .values("one")
-        .annotate(placed_lines=Count("id"), placed_filled=Count("id", filter=filled_at_placement))
+        .annotate(
+            placed_lines=Coalesce(Sum("lines"), 0), placed_filled=Coalesce(Sum("lines_filled"), 0)
+        )
         .values("placed_lines", "placed_filled")
     )
 
     # 3: levels below safety stock and stockouts with demand in the window.
     start, end, _days = demand_window(today)
     had_demand = Exists(
-        OrderLine.objects.filter(
+        DailyDemand.objects.filter(
             product_id=OuterRef("product_id"),
-            order__warehouse_id=OuterRef("warehouse_id"),
-            order__placed_at__gte=day_start(start),
-            order__placed_at__lt=day_start(end + dt.timedelta(days=1)),
-            quantity_ordered__gt=F("quantity_cancelled"),
+            warehouse_id=OuterRef("warehouse_id"),
+            day__gte=start,
+            day__lte=end,
+            units_ordered__gt=F("units_cancelled"),
         )
     )
     levels = (
@@ -223,7 +219,7 @@ def backordered_units_history(
     Starting from today's total and undoing each day's events from the newest gives the total at
     the end of every earlier day.
     """
-    from orders.models import Allocation, AllocationKind, OrderLine
+    from orders.models import Allocation, AllocationKind, DailyDemand, OrderLine
 
     end = today or timezone.localdate()
     start = end - dt.timedelta(days=max(1, days) - 1)
@@ -236,23 +232,12 @@ def backordered_units_history(
             units=Coalesce(Sum("quantity_backordered"), 0)
         )["units"]
 
-    # Backorders created by placement, per day the order was placed: what was ordered, less
-    # what placement allocated (two grouped reads; no per-line subquery).
+    # Backorders created by placement, per day the order was placed: what placement could not
+    # allocate, as the order services stored it in the daily demand.
     placed = (
-        OrderLine.objects.filter(order__placed_at__gte=start_at)
-        .annotate(day=TruncDate("order__placed_at", tzinfo=tz))
+        DailyDemand.objects.filter(day__gte=start)
         .values("day")
-        .annotate(units=Sum("quantity_ordered"))
-        .order_by()
-        .values_list("day", "units")
-    )
-    allocated_at_placement = (
-        Allocation.objects.filter(
-            kind=AllocationKind.PLACEMENT, line__order__placed_at__gte=start_at
-        )
-        .annotate(day=TruncDate("line__order__placed_at", tzinfo=tz))
-        .values("day")
-        .annotate(units=-Sum("quantity"))
+        .annotate(units=Sum("units_backordered"))
         .order_by()
         .values_list("day", "units")
     )
@@ -286,9 +271,7 @@ def backordered_units_history(
         .values_list("day", "units")
     )
     change: dict[dt.date, int] = defaultdict(int)
-    for day, units in placed.union(
-        allocated_at_placement, released, cancelled, all=True
-    ).order_by():
+    for day, units in placed.union(released, cancelled, all=True).order_by():
         if isinstance(day, str):  # SQLite gives a union's dates as text
             day = dt.date.fromisoformat(day)
         change[day] += units or 0

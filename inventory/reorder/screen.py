@@ -32,8 +32,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 from django.db.models import F, Min, Sum, Window
-from django.db.models.functions import RowNumber, TruncDate
-from django.utils import timezone
+from django.db.models.functions import RowNumber
 
 from ..planning import z_for
 
@@ -68,29 +67,22 @@ def _sql(queryset) -> tuple[str, tuple]:
 
 def _parts(*, warehouse_id: int | None, start: dt.date, end: dt.date) -> dict[str, tuple]:
     """The grouped inputs, written with the ORM (portable time zones and column names)."""
-    from orders.models import OrderLine
+    from orders.models import DailyDemand, OrderLine
     from suppliers.models import PurchaseOrder, SupplierProduct
     from suppliers.selectors import OUTSTANDING, open_po_lines
 
-    from .suggestions import day_start
-
-    tz = timezone.get_current_timezone()
-    lines = OrderLine.objects.filter(
-        order__placed_at__gte=day_start(start),
-        order__placed_at__lt=day_start(end + dt.timedelta(days=1)),
-    )
+    # The stored daily demand (kept by the order services): one row per level and day.
+    days = DailyDemand.objects.filter(day__gte=start, day__lte=end)
     waiting = OrderLine.objects.filter(quantity_backordered__gt=0)
     incoming = open_po_lines()
     if warehouse_id:
-        lines = lines.filter(order__warehouse_id=warehouse_id)
+        days = days.filter(warehouse_id=warehouse_id)
         waiting = waiting.filter(order__warehouse_id=warehouse_id)
         incoming = incoming.filter(purchase_order__warehouse_id=warehouse_id)
     daily = (
-        lines.annotate(day=TruncDate("order__placed_at", tzinfo=tz))
-        .values("product_id", "order__warehouse_id", "day")
-        .annotate(units=Sum(F("quantity_ordered") - F("quantity_cancelled")))
+        days.annotate(units=F("units_ordered") - F("units_cancelled"))
         .order_by()
-        .values_list("product_id", "order__warehouse_id", "units")
+        .values_list("product_id", "warehouse_id", "units")
     )
     waiting = (
         waiting.values("product_id", "order__warehouse_id")

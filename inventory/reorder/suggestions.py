@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from ..models import StockLevel
@@ -255,22 +254,15 @@ def _daily_demand(
 ) -> dict[tuple[int, int], list[int]]:
     """Units ordered per product × warehouse per day (cancelled units are not demand), as the
     non-zero days only; the window's other days are zeros."""
-    from orders.models import OrderLine
+    from orders.models import DailyDemand
 
-    tz = timezone.get_current_timezone()
-    lines = OrderLine.objects.filter(
-        product_id__in=product_ids,
-        order__placed_at__gte=day_start(start),
-        order__placed_at__lt=day_start(end + dt.timedelta(days=1)),
-    )
+    days = DailyDemand.objects.filter(product_id__in=product_ids, day__gte=start, day__lte=end)
     if warehouse_id:
-        lines = lines.filter(order__warehouse_id=warehouse_id)
+        days = days.filter(warehouse_id=warehouse_id)
     rows = (
-        lines.annotate(day=TruncDate("order__placed_at", tzinfo=tz))
-        .values("product_id", "order__warehouse_id", "day")
-        .annotate(units=Sum(F("quantity_ordered") - F("quantity_cancelled")))
+        days.annotate(units=F("units_ordered") - F("units_cancelled"))
         .order_by()
-        .values_list("product_id", "order__warehouse_id", "units")
+        .values_list("product_id", "warehouse_id", "units")
     )
     daily: dict[tuple[int, int], list[int]] = defaultdict(list)
     for product, warehouse, units in rows:

@@ -27,6 +27,7 @@ from inventory.reorder import (
 from inventory.services import safety_stock_apply_suggested
 from orders.models import Allocation, AllocationKind, OrderLine, SalesOrder
 from orders.services import order_cancel, release_confirm, release_propose
+from orders.services.demand import daily_demand_rebuild
 from orders.services.release import ReleaseDecision
 from suppliers.models import PurchaseOrderStatus, Shipment
 from tests.factories import (
@@ -67,7 +68,8 @@ def at(days_ago: int, hour: int = 0, minute: int = 5) -> dt.datetime:
 
 def sold(product, warehouse, by_days_ago: dict[int, int], *, shipped: bool = True):
     """Demand history as bare rows: one order per day. Shipped lines leave no backorder, so they
-    count as demand without changing projected stock."""
+    count as demand without changing projected stock. Bare rows bypass the order services, so
+    the stored daily demand is rebuilt from the lines, as a bulk load does."""
     for days_ago, quantity in by_days_ago.items():
         order = SalesOrderFactory(warehouse=warehouse, placed_at=at(days_ago))
         OrderLineFactory(
@@ -76,6 +78,7 @@ def sold(product, warehouse, by_days_ago: dict[int, int], *, shipped: bool = Tru
             quantity_ordered=quantity,
             quantity_shipped=quantity if shipped else 0,
         )
+    daily_demand_rebuild()
     return level_for(product, warehouse)
 
 
@@ -178,6 +181,7 @@ def test_cancelled_units_are_not_demand(product, warehouse):
     preferred(product, lead_time_days=5)
     order = SalesOrderFactory(warehouse=warehouse, placed_at=at(2))
     OrderLineFactory(order=order, product=product, quantity_ordered=10, quantity_cancelled=10)
+    daily_demand_rebuild()
     sold(product, warehouse, {1: 5})
 
     row = row_for(reorder_suggestions(include_all=True), product)
