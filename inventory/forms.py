@@ -39,7 +39,7 @@ class IdListField(forms.Field):
         ids = []
         for raw in value:
             text = str(raw).strip()
-            if not text.isdigit() or len(text) > 18 or int(text) < 1:
+            if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
                 raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
             ids.append(int(text))
         unique = sorted(set(ids))

@@ -31,7 +31,7 @@ class SupplierNameField(forms.ModelChoiceField):
         if not value:
             return None
         suppliers = self.queryset
-        if value.isdigit() and len(value) < 19:
+        if value.isascii() and value.isdigit() and len(value) < 19:
             found = suppliers.filter(pk=int(value)).first()
         else:
             matches = list(suppliers.filter(name__iexact=value)[:2]) or list(

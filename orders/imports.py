@@ -211,7 +211,7 @@ def _priority_parse(raw: str) -> int | None:
         return Priority.NORMAL
     if text in PRIORITY_NAMES:
         return PRIORITY_NAMES[text]
-    if text.isdigit() and int(text) in Priority.values:
+    if text.isascii() and text.isdigit() and int(text) in Priority.values:
         return int(text)
     return None
 

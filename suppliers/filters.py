@@ -58,7 +58,7 @@ class SupplierLookupField(forms.CharField):
 
     def clean(self, value):
         value = super().clean(value).strip()
-        if value.isdigit() and not (
+        if value.isascii() and value.isdigit() and not (
             len(value) < 19 and Supplier.objects.filter(pk=int(value)).exists()
         ):
             raise forms.ValidationError(
@@ -75,7 +75,7 @@ class SupplierLookupFilter(django_filters.Filter):
     def filter(self, qs, value):
         if not value:
             return qs
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
             return qs.filter(supplier_id=int(value))
         return qs.filter(supplier__name__icontains=value)
 

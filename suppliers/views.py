@@ -255,9 +255,12 @@ class PurchaseOrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
         initial = {"once_token": self.once_token_new()}
         # Links preselect by number, e.g. "New purchase order" on a supplier's page.
         supplier = request.GET.get("supplier", "")
-        if supplier.isdigit() and len(supplier) < 19:
+        if supplier.isascii() and supplier.isdigit() and len(supplier) < 19:
             initial["supplier"] = Supplier.objects.filter(pk=int(supplier), is_active=True).first()
-        if request.GET.get("warehouse", "").isdigit():
+        if (
+            request.GET.get("warehouse", "").isascii()
+            and request.GET.get("warehouse", "").isdigit()
+        ):
             initial["warehouse"] = request.GET["warehouse"]
         form = CreatePurchaseOrderForm(initial=initial)
         formset = PurchaseOrderLineFormSet(prefix=self.formset_prefix)

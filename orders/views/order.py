@@ -67,7 +67,7 @@ class OrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
         initial = {}
         customer = request.GET.get("customer", "")
         # A link that preselects a customer (e.g. after adding one) carries its number.
-        if customer.isdigit() and len(customer) < 19:
+        if customer.isascii() and customer.isdigit() and len(customer) < 19:
             initial["customer"] = Customer.objects.filter(pk=int(customer), is_active=True).first()
         form = PlaceOrderForm(initial=initial)
         formset = OrderLineFormSet(prefix="lines")
