@@ -67,3 +67,44 @@ def test_settings_use_the_given_secret_key_and_database_in_production(load_setti
         "a-real-secret-from-the-environment",
         "django.db.backends.postgresql",
     ]
+
+
+@pytest.mark.parametrize(
+    ("jit", "expected"), [(None, "-c jit=off"), ("1", None), ("0", "-c jit=off")]
+)
+def test_postgresql_connections_turn_jit_off_unless_asked(tmp_path, jit, expected):
+    shutil.copytree(CONFIG_DIR, tmp_path / "config", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": "postgres://u@db.example.com:5432/backstock",
+    }
+    if jit is not None:
+        env["BACKSTOCK_POSTGRES_JIT"] = jit
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import config.settings as s; "
+            "print(s.DATABASES['default'].get('OPTIONS', {}).get('options'))",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(expected)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_live_postgresql_connection_has_jit_off():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
