@@ -124,8 +124,9 @@ def run(args: argparse.Namespace) -> Path:
     _log("check_stock…")
     sections.append(integrity_section())
 
-    from . import pages
+    from . import indexes, pages
 
+    was_reset = indexes.reset()
     _log("Pages…")
     results, ids = pages.measure_pages(repeats=repeats, log=_log)
     page_section = pages.pages_section(results, repeats)
@@ -154,6 +155,8 @@ def run(args: argparse.Namespace) -> Path:
             continue
         _log(f"{title}…")
         sections.append(_scenario(name, title, call))
+
+    sections.append(indexes.section(was_reset=was_reset))
 
     from . import report
 

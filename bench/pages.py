@@ -235,6 +235,7 @@ def pages_section(results: list[PageResult], repeats: int) -> dict:
         if result.error:
             rows.append(
                 {
+                    "key": result.page.key,
                     "page": result.page.title,
                     "path": result.page.path,
                     "queries": "—",
@@ -249,6 +250,7 @@ def pages_section(results: list[PageResult], repeats: int) -> dict:
         queries = sorted(set(result.queries))
         rows.append(
             {
+                "key": result.page.key,
                 "page": result.page.title,
                 "path": result.page.path,
                 "queries": str(queries[0]) if len(queries) == 1 else f"{queries[0]}–{queries[-1]}",
@@ -301,7 +303,7 @@ HOT_QUERIES = (
         _has('FROM "orders_orderline"', "quantity_backordered"),
     ),
     HotQuery("Orders list", "orders", _has('FROM "orders_salesorder"', "LIMIT")),
-    HotQuery("Reorder demand aggregation", "reorder", _has('"orders_orderline"', "GROUP BY")),
+    HotQuery("Reorder demand aggregation", "reorder", _has('"orders_dailydemand"', "GROUP BY")),
 )
 
 KEY_LINE = re.compile(

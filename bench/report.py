@@ -86,8 +86,8 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _rows_table(rows: list[dict]) -> list[str]:
-    lines = ["| Metric | Value | Target | Met |", "| --- | --- | --- | --- |"]
+def _rows_table(rows: list[dict], headers=("Metric", "Value", "Target", "Met")) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "| --- | --- | --- | --- |"]
     lines += [
         f"| {_cell(r['metric'])} | {_cell(r['value'])} | {_cell(r.get('target') or '')} "
         f"| {_met(r.get('met'))} |"
@@ -129,15 +129,23 @@ def _not_met(sections: list[dict], pages: dict) -> list[str]:
         slowest = page.get("slowest_query_ms")
         if slowest is not None:
             reasons.append(f"its slowest query took {slowest:.0f} ms (plan below)")
-        found.append(f"Page **{page['page']}**: {'; '.join(reasons)}.")
+        found.append(f"Page **{page['page']}**: {'; '.join(reasons)}." + _why(page.get("key")))
     found += [
         f"{section['title']}: **{r['metric']}** is {r['value']}"
         + (f" (target {r['target']})." if r.get("target") else ".")
+        + _why(r["metric"])
         for section in sections
         for r in section["rows"]
         if r.get("met") is False
     ]
     return found
+
+
+def _why(key) -> str:
+    from .limits import WHY_NOT_MET
+
+    reason = WHY_NOT_MET.get(key or "")
+    return f" Why: {reason}" if reason else ""
 
 
 def render(*, size: Size, facts: dict, sections, pages, explain, ids, seconds) -> str:
@@ -173,7 +181,8 @@ def render(*, size: Size, facts: dict, sections, pages, explain, ids, seconds) -
         "",
     ]
     for section in rest:
-        out += [f"## {section['title']}", "", *_rows_table(section["rows"]), ""]
+        headers = section.get("headers") or ("Metric", "Value", "Target", "Met")
+        out += [f"## {section['title']}", "", *_rows_table(section["rows"], headers), ""]
         out += [f"- {note}" for note in section.get("notes", [])] + [""]
     out += [f"## {explain['title']}", ""]
     out += [

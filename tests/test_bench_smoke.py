@@ -159,3 +159,10 @@ def test_bench_seeds_measures_and_reports_at_size_xs(bench_url, tmp_path):
     assert "## EXPLAIN (ANALYZE, BUFFERS) of the hot queries" in text
     assert "Execution Time" in text
     assert "## Targets not met" in text
+
+    # Every index the models name, with this run's scans: the pages scanned the SKU order index.
+    indexes_part = text.split("## Indexes and their use in this run", 1)[1].split("\n## ", 1)[0]
+    scans = dict(re.findall(r"^\| (\w+_idx) \([a-z_]+\) \| ([\d,]+) scans \|", indexes_part, re.M))
+    assert "product_sku_idx" in scans
+    assert int(scans["product_sku_idx"].replace(",", "")) > 0
+    assert "stocklevel_safety_set_idx" in scans
