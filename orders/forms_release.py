@@ -25,13 +25,27 @@ from .services.release import MAX_PRODUCTS
 MOVED_UP_ERROR = "The moved-up lines could not be read; open the release review again."
 
 
+class ProductIdsField(forms.ModelMultipleChoiceField):
+    """Products by id. Django checks the ids with one `pk__in` query, and on SQLite an id beyond
+    64 bits overflows the driver there (a server error); such an id is refused first."""
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk)
+            if not (text.isascii() and text.isdigit() and len(text) <= 18):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
 class ReleaseSelectionForm(forms.Form):
     """The products to review at one warehouse, optionally right after a shipment landed."""
 
     warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.all(), widget=forms.HiddenInput)
-    product = forms.ModelMultipleChoiceField(
-        queryset=Product.objects.all(), widget=forms.MultipleHiddenInput
-    )
+    product = ProductIdsField(queryset=Product.objects.all(), widget=forms.MultipleHiddenInput)
     shipment = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     error_messages = {

@@ -905,3 +905,17 @@ def test_release_page_query_count_does_not_grow_with_allocations(
     with django_assert_num_queries(RELEASE_PAGE_QUERIES):
         response = staff_client.get(reverse("orders:release-detail", args=[release.pk]))
     assert len(response.context["ready_orders"]) == count
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("product_id", ["9223372036854775808", "1" * 40, "\u00b2", "-3"])
+def test_a_product_id_out_of_range_is_refused_not_an_error(
+    staff_client, queue, warehouse, method, product_id
+):
+    data = {"warehouse": warehouse.pk, "product": product_id, "confirm": "1"}
+    before = state()
+
+    response = getattr(staff_client, method)(reverse("orders:release-review"), data)
+
+    assert response.status_code == 200
+    assert state() == before
