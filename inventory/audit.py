@@ -6,6 +6,12 @@ document) and the Django admin keeps its LogEntry rows. Each app offers selector
 facts about one product, order or purchase order into rows of one shape (the columns below);
 `history_page` unites them in one SQL UNION ALL, newest first, and reads one page of it. A
 history page therefore costs two queries (count and page) however long the history is.
+
+Each part is a `HistoryPart`: its rows in the shared shape, and the bare filtered records that
+the count reads (without the joins that only dress a row for display). Where the database
+allows it (PostgreSQL), every part is ordered newest first and cut to the page's reach before
+the union, so a page reads at most `page × HISTORY_PER_PAGE` rows of each part instead of the
+whole history.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 
 from django.contrib.admin.models import LogEntry
 from django.core.paginator import Page, Paginator
+from django.db import connections
 from django.db.models import (
     CharField,
     DateTimeField,
@@ -34,6 +41,7 @@ HISTORY_PER_PAGE = 50
 
 # The shape every part shares, in this order (a UNION matches columns by position).
 COLUMNS = ("a_at", "a_user", "a_action", "a_quantity", "a_reason", "a_detail", "a_row")
+NEWEST_FIRST = ("-a_at", "-a_row")
 
 ACTION_LABELS = {
     # stock ledger (the movement kinds)
@@ -86,6 +94,15 @@ def number_of(prefix: str, field: str) -> Expression:
     )
 
 
+@dataclass(frozen=True)
+class HistoryPart:
+    """One source of a history: `rows` in the shared shape, and `events`, the same records
+    filtered but not dressed for display, which is all a count needs."""
+
+    rows: QuerySet
+    events: QuerySet
+
+
 def audit_rows(
     queryset: QuerySet,
     *,
@@ -95,10 +112,11 @@ def audit_rows(
     quantity=None,
     reason=None,
     detail=None,
-) -> QuerySet:
+) -> HistoryPart:
     """One part of a history: the queryset's rows in the shared shape.
 
-    Field names are given as strings, constants as Value/expressions."""
+    Field names are given as strings, constants as Value/expressions. The queryset holds only
+    the filter; what the columns need (users, warehouses, documents) is joined here."""
 
     def expression(value, output_field):
         if value is None:
@@ -121,10 +139,13 @@ def audit_rows(
         "a_detail": expression(detail, TextField()),
         "a_row": Cast(F("pk"), IntegerField()),
     }
-    return queryset.order_by().annotate(**annotations).values(*COLUMNS)
+    return HistoryPart(
+        rows=queryset.order_by().annotate(**annotations).values(*COLUMNS),
+        events=queryset.order_by().values("pk"),
+    )
 
 
-def admin_log_rows(*, app_label: str, model: str, object_ids: QuerySet) -> QuerySet:
+def admin_log_rows(*, app_label: str, model: str, object_ids: QuerySet) -> HistoryPart:
     """Django admin additions, changes and deletions of the given objects (ids as a subquery)."""
     entries = LogEntry.objects.filter(
         content_type__app_label=app_label,
@@ -141,7 +162,7 @@ def admin_log_rows(*, app_label: str, model: str, object_ids: QuerySet) -> Query
     )
 
 
-def product_history_parts(*, product_id: int) -> list[QuerySet]:
+def product_history_parts(*, product_id: int) -> list[HistoryPart]:
     """Stock ledger, safety stock changes and admin changes of a product and its levels."""
     levels = StockLevel.objects.filter(product_id=product_id)
     return [
@@ -220,12 +241,40 @@ def _entry(row: dict, here: str) -> AuditEntry:
     )
 
 
-def history_page(parts: list[QuerySet], *, page: object, here: str = "") -> Page:
+class History:
+    """The union of the parts, newest first, as the paginator reads it: `count()` counts the
+    bare records, and a slice reads only the rows that can reach it."""
+
+    def __init__(self, parts: list[HistoryPart]):
+        self.parts = parts
+
+    def count(self) -> int:
+        first, *rest = [part.events for part in self.parts]
+        return first.union(*rest, all=True).count() if rest else first.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key: slice) -> list[dict]:
+        if not isinstance(key, slice) or key.stop is None:
+            raise TypeError("A history is read one page (a bounded slice) at a time.")
+        if key.stop <= (key.start or 0):
+            return []
+        rows = [part.rows for part in self.parts]
+        if connections[rows[0].db].features.supports_slicing_ordering_in_compound:
+            # No row below the page's end can come from beyond the first `key.stop` rows of its
+            # own part, so each part is sorted and cut there before the union; the union then
+            # sorts at most parts × key.stop rows, and what only dresses a row for display
+            # (a subquery per row) is computed for those rows alone.
+            rows = [part.order_by(*NEWEST_FIRST)[: key.stop] for part in rows]
+        first, *rest = rows
+        return list(first.union(*rest, all=True).order_by(*NEWEST_FIRST)[key])
+
+
+def history_page(parts: list[HistoryPart], *, page: object, here: str = "") -> Page:
     """One page of the union of the parts, newest first; entries link to the documents they
     name (except `here`, the document the page is about)."""
-    first, *rest = parts
-    union = first.union(*rest, all=True).order_by("-a_at", "-a_row")
-    paginator = Paginator(union, HISTORY_PER_PAGE)
+    paginator = Paginator(History(parts), HISTORY_PER_PAGE)
     result = paginator.get_page(page)
     result.object_list = [_entry(row, here) for row in result.object_list]
     return result

@@ -3,10 +3,10 @@ lines cancelled, and every allocation, de-allocation and release, in the shared 
 
 from __future__ import annotations
 
-from django.db.models import Case, CharField, F, QuerySet, TextField, When
+from django.db.models import Case, CharField, F, OuterRef, Subquery, TextField, When
 from django.db.models.functions import Concat
 
-from inventory.audit import admin_log_rows, audit_rows, number_of, text
+from inventory.audit import HistoryPart, admin_log_rows, audit_rows, number_of, text
 
 from .models import Allocation, AllocationKind, OrderLine, SalesOrder
 
@@ -23,7 +23,7 @@ def _release_number():
     )
 
 
-def order_history_parts(*, order_id: int) -> list[QuerySet]:
+def order_history_parts(*, order_id: int) -> list[HistoryPart]:
     """Placement, cancellations, allocation history and admin changes of one order."""
     order = SalesOrder.objects.filter(pk=order_id)
     lines = OrderLine.objects.filter(order_id=order_id)
@@ -65,10 +65,17 @@ def order_history_parts(*, order_id: int) -> list[QuerySet]:
     ]
 
 
-def product_allocation_rows(*, product_id: int) -> QuerySet:
+def product_allocation_rows(*, product_id: int) -> HistoryPart:
     """A product's allocations, releases and cancellations, naming the order (and release).
 
     Shipping is left out: the stock ledger already records it, with who and why."""
+    # The order's warehouse is looked up per row shown, not joined: a join of the orders table
+    # made PostgreSQL hash all orders (a scan that grows with the database) to dress the rows of
+    # one product, while a per-row lookup by key runs only for the rows the page can reach.
+    warehouse_code = Subquery(
+        SalesOrder.objects.filter(pk=OuterRef("line__order_id")).values("warehouse__code")[:1],
+        output_field=CharField(),
+    )
     return audit_rows(
         Allocation.objects.filter(line__product_id=product_id).exclude(
             kind=AllocationKind.SHIPMENT
@@ -79,7 +86,7 @@ def product_allocation_rows(*, product_id: int) -> QuerySet:
         quantity="quantity",
         reason="reason",
         detail=Concat(
-            F("line__order__warehouse__code"),
+            warehouse_code,
             text(" "),
             number_of("SO", "line__order_id"),
             _release_number(),

@@ -3,15 +3,15 @@ sent and cancelled, and the shipments received against them, in the shared row s
 
 from __future__ import annotations
 
-from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum, TextField
+from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, TextField
 from django.db.models.functions import Concat
 
-from inventory.audit import admin_log_rows, audit_rows, number_of, text
+from inventory.audit import HistoryPart, admin_log_rows, audit_rows, number_of, text
 
 from .models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Shipment, ShipmentLine
 
 
-def purchase_order_history_parts(*, purchase_order_id: int) -> list[QuerySet]:
+def purchase_order_history_parts(*, purchase_order_id: int) -> list[HistoryPart]:
     """Creation, sending, cancellation, receipts and admin changes of one purchase order."""
     po = PurchaseOrder.objects.filter(pk=purchase_order_id)
     received = (
