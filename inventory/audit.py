@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import (
@@ -29,6 +30,7 @@ from django.db.models import (
     F,
     IntegerField,
     QuerySet,
+    Subquery,
     TextField,
     Value,
 )
@@ -147,9 +149,12 @@ def audit_rows(
 
 def admin_log_rows(*, app_label: str, model: str, object_ids: QuerySet) -> HistoryPart:
     """Django admin additions, changes and deletions of the given objects (ids as a subquery)."""
+    # The content type as a subquery run once, not a join: joined by name, PostgreSQL cannot
+    # tell which content type it is when planning and reads the whole admin log; by id it reads
+    # that type's entries through the log's content type index.
+    content_type = ContentType.objects.filter(app_label=app_label, model=model).values("pk")[:1]
     entries = LogEntry.objects.filter(
-        content_type__app_label=app_label,
-        content_type__model=model,
+        content_type_id=Subquery(content_type),
         object_id__in=object_ids.annotate(text_id=Cast("pk", CharField())).values("text_id"),
     )
     return audit_rows(
