@@ -58,8 +58,10 @@ class SupplierLookupField(forms.CharField):
 
     def clean(self, value):
         value = super().clean(value).strip()
-        if value.isascii() and value.isdigit() and not (
-            len(value) < 19 and Supplier.objects.filter(pk=int(value)).exists()
+        if (
+            value.isascii()
+            and value.isdigit()
+            and not (len(value) < 19 and Supplier.objects.filter(pk=int(value)).exists())
         ):
             raise forms.ValidationError(
                 self.error_messages["unknown"], code="unknown", params={"value": value}
