@@ -174,3 +174,15 @@ class BackorderFilter(django_filters.FilterSet):
 
     def filter_age(self, queryset, name, value):
         return queryset.filter(bucket_q(value))
+
+
+class ReleaseAllocationFilter(django_filters.FilterSet):
+    """The allocations of one release; the view gives the release, the filter narrows it."""
+
+    sku = django_filters.CharFilter(
+        field_name="line__product__sku", lookup_expr="icontains", label="SKU", max_length=40
+    )
+
+    class Meta:
+        form = FilterForm
+        fields: list[str] = []

@@ -1,14 +1,17 @@
-"""Tables of the order list and the backorder queue."""
+"""Tables of the order list, the backorder queue and the page of a release."""
 
 from __future__ import annotations
 
 import django_tables2 as tables
 from django.urls import reverse
+from django.utils.encoding import force_str
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from suppliers.models import document_number
+
 from .filters import age_bucket, age_days
-from .models import OrderLine, SalesOrder, SalesOrderStatus
+from .models import Allocation, OrderLine, SalesOrder, SalesOrderStatus
 
 NUM = {"td": {"class": "num"}, "th": {"class": "num"}}
 # Short codes and dates read better on one line; long names may wrap.
@@ -203,3 +206,84 @@ class BackorderTable(tables.Table):
             '<a class="btn btn-outline-danger btn-sm" href="{}" title="Cancel this line">Cancel</a>',
             url,
         )
+
+
+class ReleaseAllocationTable(tables.Table):
+    """What one release gave to each line, in the order it gave it (not sortable: the order is
+    the record). On screen the view loads the lines of the page's rows only."""
+
+    order = tables.Column("Order", accessor="line__order_id", attrs=NOWRAP)
+    customer = tables.Column("Customer", accessor="line__order__customer__name")
+    sku = tables.Column("SKU", accessor="line__product__sku", attrs=NOWRAP)
+    product = tables.Column("Product", accessor="line__product__name")
+    quantity = tables.Column("Quantity", attrs=NUM)
+    reason = tables.Column("Reason")
+
+    class Meta:
+        model = Allocation
+        fields = ()
+        sequence = ("order", "customer", "sku", "product", "quantity", "reason")
+        template_name = "orders/_releaseallocation_table.html"
+        attrs = {"class": "table table-sm align-middle", "data-testid": "release-allocations"}
+        orderable = False
+        empty_text = "No allocation of this release matches these filters."
+
+    # The database value behind each exported column, for the streamed CSV export.
+    EXPORT_VALUES = {
+        "order": "line__order_id",
+        "customer": "line__order__customer__name",
+        "sku": "line__product__sku",
+        "product": "line__product__name",
+        "quantity": "quantity",
+        "reason": "reason",
+    }
+    EXPORT_CHUNK = 2000
+
+    def render_order(self, value):
+        return document_number("SO", value)
+
+    def export_values(self, *, exclude_columns=()):
+        """Every allocation of the release (as filtered), read as plain values through a
+        server-side cursor a chunk at a time, in the order on screen."""
+        columns = [
+            column
+            for column in self.columns.iterall()
+            if not (column.column.exclude_from_export or column.name in exclude_columns)
+        ]
+        names = [column.name for column in columns]
+        queryset = self.data.data.values_list(*(self.EXPORT_VALUES[name] for name in names))
+        order_at = names.index("order") if "order" in names else None
+
+        def rows():
+            yield [force_str(column.header) for column in columns]
+            for values in queryset.iterator(chunk_size=self.EXPORT_CHUNK):
+                if order_at is None:
+                    yield values
+                else:
+                    values = list(values)
+                    values[order_at] = document_number("SO", values[order_at])
+                    yield values
+
+        return rows()
+
+
+class ReadyOrderTable(tables.Table):
+    """Orders a release served that are ready to ship now, in the order they would ship."""
+
+    number = tables.Column("Order", accessor="pk", attrs=NOWRAP)
+    customer = tables.Column("Customer", accessor="customer__name")
+    priority = tables.Column()
+    placed_at = tables.DateTimeColumn(verbose_name="Placed", format="j M Y", attrs=NOWRAP)
+    ship = tables.Column("", accessor="pk", empty_values=(), exclude_from_export=True)
+
+    class Meta:
+        model = SalesOrder
+        fields = ()
+        sequence = ("number", "customer", "priority", "placed_at", "ship")
+        template_name = "orders/_readyorder_table.html"
+        attrs = {"class": "table table-sm align-middle", "data-testid": "ready-orders"}
+        orderable = False
+
+    def __init__(self, *args, can_ship: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.can_ship = can_ship

@@ -12,22 +12,32 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.views import View
-from django.views.generic import DetailView
+from django_filters.views import FilterView
+from django_tables2 import RequestConfig, SingleTableMixin
 
 from inventory.models import Product, Warehouse
+from inventory.ui import CsvExportMixin
 from suppliers.models import document_number
 from suppliers.selectors import shipment_product_ids
 
+from ..filters import ReleaseAllocationFilter
 from ..forms_release import (
     ConfirmReleaseForm,
     ReleaseLinesForm,
     ReleaseSelectionForm,
     moved_up_dump,
 )
-from ..models import Release, SalesOrder, SalesOrderStatus
+from ..models import Release
+from ..selectors import (
+    release_allocation_lines,
+    release_allocations,
+    release_ready_orders,
+    release_summary,
+)
 from ..services import (
     ReleaseDecision,
     ReleasePlan,
@@ -35,6 +45,8 @@ from ..services import (
     release_confirm,
     release_propose,
 )
+from ..tables import ReadyOrderTable, ReleaseAllocationTable
+from .lists import CountedPaginator
 
 # Shown when the page itself notices that the plan changed before the service was asked.
 CHANGED_MESSAGE = (
@@ -283,33 +295,77 @@ class ReleaseReviewView(PermissionRequiredMixin, View):
         return render(self.request, self.template_name, context)
 
 
-class ReleaseDetailView(PermissionRequiredMixin, DetailView):
-    """What a release gave to whom and why, and which orders it made ready to ship."""
+class ReleaseDetailView(CsvExportMixin, PermissionRequiredMixin, SingleTableMixin, FilterView):
+    """What a release gave to whom and why, and which orders it made ready to ship.
+
+    A release can serve twenty thousand lines, so the page is a summary counted in SQL, the ready
+    orders and the allocations each paged, and a CSV of every allocation (`?_export=csv`)."""
 
     permission_required = "orders.view_release"
     template_name = "orders/release_detail.html"
-    context_object_name = "release"
-    queryset = Release.objects.select_related(
-        "warehouse", "shipment", "shipment__purchase_order", "created_by"
-    )
+    table_class = ReleaseAllocationTable
+    filterset_class = ReleaseAllocationFilter
+    table_pagination = {"per_page": 50}
+    ready_per_page = 20
+
+    def get(self, request, *args, **kwargs):
+        self.release = get_object_or_404(
+            Release.objects.select_related(
+                "warehouse", "shipment", "shipment__purchase_order", "created_by"
+            ),
+            pk=kwargs["pk"],
+        )
+        return super().get(request, *args, **kwargs)
+
+    @property
+    def export_name(self) -> str:
+        return self.release.number
+
+    @cached_property
+    def summary(self) -> dict[str, int]:
+        return release_summary(release_id=self.release.pk)
+
+    def get_queryset(self):
+        return release_allocations(release_id=self.release.pk)
+
+    def get_table_pagination(self, table):
+        paginate = super().get_table_pagination(table)
+        if paginate is False or self.filterset.form.has_changed():
+            return paginate
+        # Unfiltered, the summary has already counted the allocations: no second COUNT.
+        return {
+            **paginate,
+            "paginator_class": CountedPaginator,
+            "count": self.summary["allocations"],
+        }
+
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        if hasattr(table, "page"):
+            # The line, order, customer and product of the page's rows only: sorting every
+            # allocation with them joined costs more than the whole page (one query).
+            release_allocation_lines(allocations=[row.record for row in table.page.object_list])
+        return table
+
+    def ready_table(self) -> ReadyOrderTable:
+        table = ReadyOrderTable(
+            release_ready_orders(release_id=self.release.pk),
+            prefix="ready-",
+            can_ship=self.request.user.has_perm("orders.ship_salesorder"),
+        )
+        RequestConfig(
+            self.request,
+            paginate={
+                "per_page": self.ready_per_page,
+                "paginator_class": CountedPaginator,
+                "count": self.summary["ready_orders"],
+            },
+        ).configure(table)
+        return table
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        release = self.object
-        allocations = list(
-            release.allocations.select_related("line__order__customer", "line__product").order_by(
-                "id"
-            )
-        )
-        context["allocations"] = allocations
-        context["units"] = sum(allocation.quantity for allocation in allocations)
-        # Orders this release touched that are ready now (they may have been shipped since).
-        context["ready_orders"] = (
-            SalesOrder.objects.filter(
-                status=SalesOrderStatus.READY, lines__allocations__release=release
-            )
-            .select_related("customer")
-            .distinct()
-            .order_by("-priority", "placed_at", "id")
-        )
+        context["release"] = self.release
+        context["summary"] = self.summary
+        context["ready_table"] = self.ready_table()
         return context
