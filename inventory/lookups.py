@@ -12,8 +12,11 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db import models
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.shortcuts import render
+from django.views import View
 
 # How many suggestions the lookup views send, and how many names an error message lists.
 SUGGESTIONS = 20
@@ -164,3 +167,19 @@ class NameOrNumberField(forms.CharField):
             raise self._error("ambiguous", value=text, names=_listed(similar))
         or_number = f" or has the number {number}" if number is not None else ""
         raise self._error("unknown", value=text, or_number=or_number)
+
+
+class NameOrNumberLookupView(PermissionRequiredMixin, View):
+    """htmx: the active records whose name contains what the user has typed (or whose number it
+    is), as <option>s for a form's datalist; a few, never the whole list. Subclasses name the
+    model, the query parameter the input sends, the partial and its variable."""
+
+    model: type[models.Model]
+    param: str
+    template_name: str
+    context_object_name: str
+
+    def get(self, request):
+        typed = request.GET.get(self.param, "")[:200]
+        found = name_or_number_matches(self.model, typed).only("pk", "name", "email")
+        return render(request, self.template_name, {self.context_object_name: found[:SUGGESTIONS]})

@@ -27,7 +27,7 @@ from django.views.generic import DetailView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from inventory.lookups import SUGGESTIONS, name_or_number_matches
+from inventory.lookups import NameOrNumberLookupView
 from inventory.ui import CsvExportMixin, OnceTokenMixin, form_add_service_error
 from orders.selectors import backordered_by_product
 
@@ -327,18 +327,14 @@ class PurchaseOrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
         return render(self.request, self.template_name, {"form": form, "formset": formset})
 
 
-class SupplierLookupView(PermissionRequiredMixin, View):
-    """htmx: active suppliers whose name contains what the user has typed (or whose number it is),
-    as <option>s for the new purchase order's datalist; a few, never the whole list."""
+class SupplierLookupView(NameOrNumberLookupView):
+    """Suppliers for the new purchase order's datalist."""
 
     permission_required = "suppliers.add_purchaseorder"
-
-    def get(self, request):
-        typed = request.GET.get("supplier", "")[:200]
-        suppliers = name_or_number_matches(Supplier, typed).only("pk", "name", "email")
-        return render(
-            request, "suppliers/_supplier_options.html", {"suppliers": suppliers[:SUGGESTIONS]}
-        )
+    model = Supplier
+    param = "supplier"
+    template_name = "suppliers/_supplier_options.html"
+    context_object_name = "suppliers"
 
 
 class PurchaseOrderSendView(PermissionRequiredMixin, View):

@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView
 
-from inventory.lookups import SUGGESTIONS, name_or_number_matches
+from inventory.lookups import NameOrNumberLookupView
 from inventory.models import Product
 from inventory.ui import OnceTokenMixin, form_add_service_error
 
@@ -134,18 +134,14 @@ class ProductLookupView(PermissionRequiredMixin, View):
         return render(request, "orders/_sku_options.html", {"products": products})
 
 
-class CustomerLookupView(PermissionRequiredMixin, View):
-    """htmx: active customers whose name contains what the user has typed (or whose number it is),
-    as <option>s for the new-order form's datalist; a few, never the whole list."""
+class CustomerLookupView(NameOrNumberLookupView):
+    """Customers for the new-order form's datalist."""
 
     permission_required = "orders.add_salesorder"
-
-    def get(self, request):
-        typed = request.GET.get("customer", "")[:200]
-        customers = name_or_number_matches(Customer, typed).only("pk", "name", "email")
-        return render(
-            request, "orders/_customer_options.html", {"customers": customers[:SUGGESTIONS]}
-        )
+    model = Customer
+    param = "customer"
+    template_name = "orders/_customer_options.html"
+    context_object_name = "customers"
 
 
 class OrderActionView(PermissionRequiredMixin, View):
