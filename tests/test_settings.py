@@ -20,9 +20,9 @@ PRINT_SETTINGS = (
 def load_settings(tmp_path):
     shutil.copytree(CONFIG_DIR, tmp_path / "config", ignore=shutil.ignore_patterns("__pycache__"))
 
-    def load(**env: str) -> subprocess.CompletedProcess:
+    def load(code: str = PRINT_SETTINGS, **env: str) -> subprocess.CompletedProcess:
         return subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
-            [sys.executable, "-c", PRINT_SETTINGS],
+            [sys.executable, "-c", code],
             cwd=tmp_path,
             env={"PATH": "/usr/bin:/bin", **env},
             capture_output=True,
@@ -72,28 +72,15 @@ def test_settings_use_the_given_secret_key_and_database_in_production(load_setti
 @pytest.mark.parametrize(
     ("jit", "expected"), [(None, "-c jit=off"), ("1", None), ("0", "-c jit=off")]
 )
-def test_postgresql_connections_turn_jit_off_unless_asked(tmp_path, jit, expected):
-    shutil.copytree(CONFIG_DIR, tmp_path / "config", ignore=shutil.ignore_patterns("__pycache__"))
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_DEBUG": "1",
-        "DATABASE_URL": "postgres://u@db.example.com:5432/backstock",
-    }
+def test_postgresql_connections_turn_jit_off_unless_asked(load_settings, jit, expected):
+    env = {"DJANGO_DEBUG": "1", "DATABASE_URL": "postgres://u@db.example.com:5432/backstock"}
     if jit is not None:
         env["BACKSTOCK_POSTGRES_JIT"] = jit
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import config.settings as s; "
-            "print(s.DATABASES['default'].get('OPTIONS', {}).get('options'))",
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+
+    done = load_settings(
+        code="import config.settings as s; "
+        "print(s.DATABASES['default'].get('OPTIONS', {}).get('options'))",
+        **env,
     )
 
     assert done.returncode == 0, done.stderr
