@@ -98,6 +98,21 @@ def discover() -> dict:
     ids["supplier"] = _one(
         "SELECT supplier_id FROM suppliers_purchaseorder WHERE id = %s", [ids["purchase_order"]]
     )
+    # The longest histories: the product with the most ledger rows, the order and the purchase
+    # order with the most lines.
+    ids["history_product"] = _one(
+        "SELECT l.product_id FROM inventory_stockmovement m"
+        " JOIN inventory_stocklevel l ON l.id = m.level_id"
+        " GROUP BY l.product_id ORDER BY count(*) DESC, l.product_id LIMIT 1"
+    )
+    ids["history_order"] = _one(
+        "SELECT order_id FROM orders_orderline GROUP BY order_id"
+        " ORDER BY count(*) DESC, order_id DESC LIMIT 1"
+    )
+    ids["history_purchase_order"] = _one(
+        "SELECT purchase_order_id FROM suppliers_purchaseorderline GROUP BY purchase_order_id"
+        " ORDER BY count(*) DESC, purchase_order_id LIMIT 1"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT po.warehouse_id, pol.product_id FROM suppliers_shipmentline sl"
@@ -163,6 +178,30 @@ def pages_for(ids: dict) -> list[Page]:
             "manager",
         ),
         Page("reorder", "Reorder dashboard", "/reorder/", "manager"),
+        Page(
+            "product_history",
+            "Product history (most ledger rows)",
+            f"/products/{ids['history_product']}/history/",
+            "manager",
+        ),
+        Page(
+            "product_history_deep",
+            "Product history, page 20",
+            f"/products/{ids['history_product']}/history/?page=20",
+            "manager",
+        ),
+        Page(
+            "order_history",
+            "Order history (most lines)",
+            f"/orders/{ids['history_order']}/history/",
+            "manager",
+        ),
+        Page(
+            "purchase_order_history",
+            "Purchase order history (most lines)",
+            f"/purchase-orders/{ids['history_purchase_order']}/history/",
+            "manager",
+        ),
         Page("stock_csv", "Stock CSV export (all levels)", "/stock/?_export=csv", "staff"),
         Page("reorder_csv", "Reorder suggestions CSV export", "/reorder/?_export=csv", "manager"),
     ]

@@ -38,6 +38,10 @@ PAGE_TITLES = (
     "Purchase order detail",
     "Purchase order create",
     "Reorder dashboard",
+    "Product history (most ledger rows)",
+    "Product history, page 20",
+    "Order history",
+    "Purchase order history",
     "Stock CSV export",
     "Reorder suggestions CSV export",
 )
