@@ -129,7 +129,6 @@ def run(args: argparse.Namespace) -> Path:
     was_reset = indexes.reset()
     _log("Pages…")
     results, ids = pages.measure_pages(repeats=repeats, log=_log)
-    page_section = pages.pages_section(results, repeats)
     _log("EXPLAIN…")
     explain = pages.explain_section(results, log=_log)
 
@@ -156,6 +155,10 @@ def run(args: argparse.Namespace) -> Path:
         _log(f"{title}…")
         sections.append(_scenario(name, title, call))
 
+    if "release" not in args.skip:
+        _log("Release detail…")
+        results += pages.measure_release_detail(repeats=repeats, log=_log)
+    page_section = pages.pages_section(results, repeats)
     sections.append(indexes.section(was_reset=was_reset))
 
     from . import report

@@ -226,23 +226,31 @@ def _request(client, path: str) -> tuple[int, float, list[dict]]:
     return response.status_code, elapsed, list(context.captured_queries)
 
 
-def measure_pages(*, repeats: int, log=print) -> tuple[list[PageResult], dict]:
+_test_environment_ready = False
+
+
+def measure_pages(
+    *, repeats: int, log=print, only: list[Page] | None = None
+) -> tuple[list[PageResult], dict]:
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django.test.utils import setup_test_environment
 
     from .seed import MANAGER_USERNAME, STAFF_USERNAME
 
-    setup_test_environment()
+    global _test_environment_ready
+    if not _test_environment_ready:  # Django allows it once per process
+        setup_test_environment()
+        _test_environment_ready = True
     users = get_user_model().objects
     clients = {}
     for role, username in (("staff", STAFF_USERNAME), ("manager", MANAGER_USERNAME)):
         client = Client()
         client.force_login(users.get(username=username))
         clients[role] = client
-    ids = discover()
+    ids = {} if only else discover()
     results = []
-    for page in pages_for(ids):
+    for page in only or pages_for(ids):
         result = PageResult(page)
         client = clients[page.role]
         status, warm_ms, _ = _request(client, page.path)  # warm-up, discarded
@@ -266,6 +274,37 @@ def measure_pages(*, repeats: int, log=print) -> tuple[list[PageResult], dict]:
         )
         results.append(result)
     return results, ids
+
+
+def measure_release_detail(*, repeats: int, log=print) -> list[PageResult]:
+    """The page of the largest confirmed release, first and last pages. The seeded data holds no
+    release, so this runs after the release scenario has confirmed one of 20,000 lines."""
+    release = _one(
+        "SELECT release_id FROM orders_allocation WHERE release_id IS NOT NULL"
+        " GROUP BY release_id ORDER BY count(*) DESC, release_id LIMIT 1"
+    )
+    if release is None:
+        return []
+    lines = _one("SELECT count(*) FROM orders_allocation WHERE release_id = %s", [release]) or 0
+    last = max(1, -(-lines // 50))
+    return measure_pages(
+        repeats=repeats,
+        log=log,
+        only=[
+            Page(
+                "release_detail",
+                f"Release detail ({lines:,} lines released)",
+                f"/releases/{release}/",
+                "staff",
+            ),
+            Page(
+                "release_detail_deep",
+                "Release detail, last page of its lines",
+                f"/releases/{release}/?page={last}",
+                "staff",
+            ),
+        ],
+    )[0]
 
 
 def pages_section(results: list[PageResult], repeats: int) -> dict:

@@ -44,6 +44,9 @@ PAGE_TITLES = (
     "Purchase order history",
     "Stock CSV export",
     "Reorder suggestions CSV export",
+    # Measured after the release scenario, on the release it confirmed.
+    "Release detail (",
+    "Release detail, last page",
 )
 PAGE_ROW = re.compile(
     r"^\| (?P<title>[^|]+?) \| `[^`]*` \| (?P<queries>\d+(?:–\d+)?) \| (?P<p50>\d+) "
