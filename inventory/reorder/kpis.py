@@ -10,8 +10,6 @@ from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
-    Exists,
-    ExpressionWrapper,
     F,
     IntegerField,
     Max,
@@ -22,6 +20,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -48,13 +47,17 @@ KPI_DEFINITIONS = {
 }
 
 
-def _unit_cost_subquery() -> Coalesce:
+def _unit_cost_subquery(product=None) -> Coalesce:
     """The unit cost of the term a product is bought on, chosen as the suggestions choose it
-    (preferred first, then quickest, then cheapest; active suppliers only); 0 when none."""
+    (preferred first, then quickest, then cheapest; active suppliers only); 0 when none.
+    `product` is the outer product id (the outer query's `product_id` unless given)."""
     from suppliers.models import SupplierProduct
 
     cost = (
-        SupplierProduct.objects.filter(product_id=OuterRef("product_id"), supplier__is_active=True)
+        SupplierProduct.objects.filter(
+            product_id=OuterRef("product_id") if product is None else product,
+            supplier__is_active=True,
+        )
         .order_by("-is_preferred", "lead_time_days", "unit_cost", "supplier__name")
         .values("unit_cost")[:1]
     )
@@ -72,37 +75,42 @@ def reorder_kpis(*, today: dt.date | None = None) -> dict:
     """Backorder lines, units, value and aging; fill rate; levels below safety stock; stockouts;
     suppliers' on-time rate — one query whatever the data."""
     from orders.filters import age_q
-    from orders.models import DailyDemand, OrderLine
+    from orders.models import DailyDemand, OrderLine, SalesOrderStatus
     from suppliers.models import PurchaseOrder
 
     today = today or timezone.localdate()
-    money = DecimalField(max_digits=20, decimal_places=2)
 
-    # 1: the open backorder, its value and its age buckets, in one aggregate.
+    # 1: the open backorder and its age buckets, in one aggregate. An order waits exactly while
+    # one of its lines waits (as `orders.selectors.backorder_lines` relies on; check_stock
+    # verifies it): naming the status drops no line and lets PostgreSQL read the waiting orders
+    # from their partial index instead of hashing every order.
+    waiting_lines = OrderLine.objects.filter(
+        quantity_backordered__gt=0, order__status=SalesOrderStatus.BACKORDERED
+    )
     buckets = _aging_buckets()
     aggregates = {
         "lines": Count("id"),
         "units": Coalesce(Sum("quantity_backordered"), 0),
-        "value": Coalesce(
-            Sum(
-                ExpressionWrapper(
-                    F("quantity_backordered") * _unit_cost_subquery(), output_field=money
-                )
-            ),
-            Value(0),
-            output_field=money,
-        ),
     }
     for key, _label, low, high in buckets:
         condition = age_q("order__placed_at", low, high, today)
         aggregates[f"lines_{key}"] = Count("id", filter=condition)
         aggregates[f"units_{key}"] = Coalesce(Sum("quantity_backordered", filter=condition), 0)
-    waiting = (
-        OrderLine.objects.filter(quantity_backordered__gt=0)
-        .annotate(one=Value(1))
-        .values("one")
-        .annotate(**aggregates)
-        .values(*aggregates)
+    waiting = waiting_lines.annotate(one=Value(1)).values("one").annotate(**aggregates)
+    waiting = waiting.values(*aggregates)
+    # Its value: the waiting units summed per product first, so the unit cost is looked up once
+    # per product (35,000 at size L) rather than once per waiting line (50,000).
+    # (The cost is looked up outside the grouped query: inside it, it would be grouped by too
+    # and so looked up per line.)
+    per_product = (
+        waiting_lines.values("product_id")
+        .annotate(units=Sum("quantity_backordered"))
+        .order_by()
+        .values("product_id", "units")
+    )
+    cost = _unit_cost_subquery(RawSQL("v.product_id", ()))
+    cost_sql, cost_params = cost.resolve_expression(StockLevel.objects.all().query).as_sql(
+        StockLevel.objects.all().query.get_compiler(connection=connection), connection
     )
 
     # 2: fill rate over lines placed in the last 30 days (today included), from the stored
@@ -121,25 +129,33 @@ def reorder_kpis(*, today: dt.date | None = None) -> dict:
 
     # 3: levels below safety stock and stockouts with demand in the window.
     start, end, _days = demand_window(today)
-    had_demand = Exists(
-        DailyDemand.objects.filter(
-            product_id=OuterRef("product_id"),
-            warehouse_id=OuterRef("warehouse_id"),
-            day__gte=start,
-            day__lte=end,
-            units_ordered__gt=F("units_cancelled"),
-        )
-    )
     levels = (
         StockLevel.objects.annotate(one=Value(1))
         .values("one")
         .annotate(
             below=Count(
                 "id", filter=Q(safety_stock__gt=0, on_hand__lt=F("allocated") + F("safety_stock"))
-            ),
-            stockouts=Count("id", filter=Q(on_hand=F("allocated")) & Q(had_demand)),
+            )
         )
-        .values("below", "stockouts")
+        .values("below")
+    )
+    # Stockouts join the levels with demand in the window (one row each) instead of probing the
+    # demand for each of the empty levels (100,000 at size L).
+    demanded = (
+        DailyDemand.objects.filter(
+            day__gte=start, day__lte=end, units_ordered__gt=F("units_cancelled")
+        )
+        .values("product_id", "warehouse_id")
+        .distinct()
+        .order_by()
+    )
+    demanded_sql, demanded_params = demanded.query.sql_with_params()
+    table = connection.ops.quote_name(StockLevel._meta.db_table)
+    # Built from the ORM's compiled SQL; the values are parameters.
+    stockouts = (
+        f"SELECT COUNT(*) AS stockouts FROM {table} lv JOIN ({demanded_sql}) AS d "  # noqa: S608
+        "ON d.product_id = lv.product_id AND d.warehouse_id = lv.warehouse_id "
+        "WHERE lv.on_hand = lv.allocated"
     )
 
     # 4: purchase orders' first deliveries against their expected dates.
@@ -158,19 +174,28 @@ def reorder_kpis(*, today: dt.date | None = None) -> dict:
         f"THEN 1 ELSE 0 END), 0) AS on_time FROM ({first_sql}) AS f"
     )
 
-    # One query: the four one-row aggregates side by side.
+    # One query: the one-row aggregates side by side. An aggregate over no rows still gives
+    # one row, so the cross join never comes back empty.
     parts, params = [], []
     for index, queryset in enumerate((waiting, placed, levels)):
         sql, part_params = queryset.order_by().query.sql_with_params()
         parts.append(f"({sql}) AS k{index}")
         params.extend(part_params)
-    parts.append(f"({deliveries}) AS k3")
+    parts.append(f"({stockouts}) AS k3")
+    params.extend(demanded_params)
+    value_sql, value_params = per_product.query.sql_with_params()
+    # Built from the ORM's compiled SQL; the values are parameters.
+    value = f"SELECT COALESCE(SUM(v.units * {cost_sql}), 0) AS value FROM ({value_sql}) AS v"  # noqa: S608
+    parts.append(f"({value}) AS k4")
+    params.extend(cost_params)
+    params.extend(value_params)
+    parts.append(f"({deliveries}) AS k5")
     params.extend(first_params)
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM " + " CROSS JOIN ".join(parts), params)  # noqa: S608
         names = [column[0] for column in cursor.description]
         values = dict(zip(names, cursor.fetchone(), strict=True))
-    waiting = {key: values[key] for key in aggregates}
+    waiting = {key: values[key] for key in (*aggregates, "value")}
     placed = {"lines": values["placed_lines"], "filled": values["placed_filled"]}
     levels = {"below": values["below"], "stockouts": values["stockouts"]}
     deliveries, on_time = int(values["deliveries"]), int(values["on_time"])

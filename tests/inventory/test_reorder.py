@@ -654,6 +654,24 @@ def test_kpis_below_safety_stock_and_stockouts(staff_user, warehouse):
     assert kpis["stockouts"] == 2  # out_with_demand and allocated_out
 
 
+def test_kpis_stockouts_count_each_level_once_and_only_its_own_window_demand(warehouse):
+    other = WarehouseFactory(code="EAST")
+    many_days, cancelled, elsewhere, too_old = (ProductFactory() for _ in range(4))
+    sold(many_days, warehouse, {1: 2, 2: 3, 3: 4})  # one stockout, not three
+    order = SalesOrderFactory(warehouse=warehouse, placed_at=at(2))
+    OrderLineFactory(order=order, product=cancelled, quantity_ordered=5, quantity_cancelled=5)
+    daily_demand_rebuild()
+    level_for(cancelled, warehouse)
+    sold(elsewhere, other, {1: 2})  # the demand is the other warehouse's
+    level_for(elsewhere, warehouse)
+    sold(too_old, warehouse, {10: 2})  # before the window
+
+    kpis = reorder_kpis()
+
+    # many_days here, and elsewhere in the other warehouse
+    assert kpis["stockouts"] == 2
+
+
 def test_kpis_on_time_rate_over_all_suppliers(db):
     sent = timezone.now() - dt.timedelta(days=20)
     for supplier, late in [(SupplierFactory(), False), (SupplierFactory(), True)]:
