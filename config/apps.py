@@ -12,6 +12,7 @@ class BackstockConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
+        from config import checks  # noqa: F401 - registers the system checks
         from config.middleware import session_mark_refreshed
 
         def stamp_session(sender, request, user, **kwargs):

@@ -17,8 +17,12 @@ def main() -> int:
     try:
         from django.conf import settings
 
+        from config.checks import MISSING_KEY_MESSAGE, secret_key_missing
+
         engine = settings.DATABASES["default"]["ENGINE"]
         debug = settings.DEBUG
+        if not debug and secret_key_missing():
+            raise ImproperlyConfigured(MISSING_KEY_MESSAGE)
     except ImproperlyConfigured as error:
         print(f"make serve: {error}", file=sys.stderr)
         return 1

@@ -230,3 +230,10 @@ def test_serving_accepts_postgresql_with_debug_off():
     )
 
     assert result.returncode == 0, result.stderr
+
+
+def test_serving_refuses_to_start_without_a_secret_key():
+    result = _preflight(DATABASE_URL="postgres://backstock@db.internal:5432/backstock")
+
+    assert result.returncode == 1
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr

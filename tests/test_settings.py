@@ -34,15 +34,52 @@ def load_settings(tmp_path):
     return load
 
 
+USE_SECRET_KEY = (
+    "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; "
+    "from django.conf import settings; print(settings.SECRET_KEY)"
+)
+
+
 @pytest.mark.parametrize("debug", [None, "0", "false", "off"])
-def test_settings_refuse_to_load_without_secret_key_when_debug_is_off(load_settings, debug):
+def test_without_secret_key_in_production_django_refuses_to_use_one(load_settings, debug):
+    """The settings load (so commands that sign nothing, like makemigrations, run), but nothing
+    can sign with an empty key: Django refuses to hand it out."""
     env = {} if debug is None else {"DJANGO_DEBUG": debug}
 
-    result = load_settings(**env)
+    result = load_settings(code=USE_SECRET_KEY, **env)
 
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
-    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+    assert "The SECRET_KEY setting must not be empty" in result.stderr
+
+
+def test_deploy_check_names_a_missing_secret_key(monkeypatch, settings):
+    from config import checks
+
+    settings.DEBUG = False
+    monkeypatch.setattr(checks, "secret_key_missing", lambda: True)
+    found = [error.id for error in checks.secret_key_check(None)]
+    monkeypatch.setattr(checks, "secret_key_missing", lambda: False)
+    given = checks.secret_key_check(None)
+
+    assert found == ["backstock.E001"]
+    assert given == []
+
+
+def test_makemigrations_check_runs_without_production_secrets():
+    """CI and developers check migrations with no environment at all."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=CONFIG_DIR.parent,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No changes detected" in done.stdout
 
 
 def test_settings_load_with_debug_on_and_no_secret_key(load_settings):
