@@ -1,6 +1,9 @@
 """History pages (the audit trail) of a product; the base view the other areas' pages share."""
 
+from collections.abc import Callable
+
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
 from django.views.generic import TemplateView
 
@@ -9,19 +12,22 @@ from .models import Product
 
 
 class HistoryView(PermissionRequiredMixin, TemplateView):
-    """One page of a document's history, newest first. Subclasses name the object and its parts."""
+    """One page of a document's history, newest first.
+
+    Subclasses name the document's `model` and define `get_parts(subject)`: the history's parts
+    (querysets in the shape `audit.audit_rows` gives). A document with a number (SO-…, PO-…) is
+    not linked to itself in its own history."""
 
     permission_required = "inventory.view_audit"
     template_name = "inventory/history.html"
+    model: type[Model]
+    get_parts: Callable[[Model], list[QuerySet]]
 
     def get_subject(self):
-        raise NotImplementedError
-
-    def get_parts(self, subject):
-        raise NotImplementedError
+        return get_object_or_404(self.model, pk=self.kwargs["pk"])
 
     def get_here(self, subject) -> str:
-        return ""
+        return getattr(subject, "number", "")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -36,8 +42,7 @@ class HistoryView(PermissionRequiredMixin, TemplateView):
 class ProductHistoryView(HistoryView):
     """Who changed a product's stock, safety stock, allocations and admin data, and why."""
 
-    def get_subject(self):
-        return get_object_or_404(Product, pk=self.kwargs["pk"])
+    model = Product
 
     def get_parts(self, subject):
         # Allocations live in the orders area, which inventory only reads through its selectors.

@@ -8,6 +8,7 @@ views only parse the input, call them, and say what happened.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -311,7 +312,12 @@ def _rows_chunked(level_ids: list[int]):
 
 
 class ReorderSelectionActionView(PermissionRequiredMixin, View):
-    """A POST with ticked suggestions; a GET (a bookmark, a sign-in redirect) goes back."""
+    """A POST with ticked suggestions; a GET (a bookmark, a sign-in redirect) goes back.
+
+    Subclasses define `act(level_ids)`: what to do with the valid selection, answering with the
+    response; a ValidationError it raises is shown as messages on the dashboard."""
+
+    act: Callable[[list[int]], HttpResponse]
 
     permission_required = PERMISSION
 
@@ -331,9 +337,6 @@ class ReorderSelectionActionView(PermissionRequiredMixin, View):
             for message in error.messages:
                 messages.error(request, message)
             return redirect(_back(request))
-
-    def act(self, level_ids: list[int]):
-        raise NotImplementedError
 
 
 class ReorderDraftPurchaseOrdersView(ReorderSelectionActionView):

@@ -165,7 +165,7 @@ def test_semicolon_files_and_header_aliases_are_read(staff_client, setup):
     ("row", "reason"),
     [
         ("A-1,Acme Hardware,MAIN,normal,NOPE-1,1", "unknown SKU “NOPE-1”"),
-        ("A-1,Acme Hardware,XXX,normal,WIDGET-1,1", "unknown warehouse code “XXX”"),
+        ("A-1,Acme Hardware,NOWHERE,normal,WIDGET-1,1", "unknown warehouse code “NOWHERE”"),
         ("A-1,Nobody Ltd,MAIN,normal,WIDGET-1,1", "unknown customer “Nobody Ltd”"),
         ("A-1,Acme Hardware,MAIN,normal,WIDGET-1,0", "must be at least 1"),
         ("A-1,Acme Hardware,MAIN,normal,WIDGET-1,-3", "cannot be negative"),
