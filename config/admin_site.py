@@ -5,12 +5,13 @@ from django.contrib.admin import helpers
 from django.http import HttpResponseRedirect
 
 from config.auth import AdminSignInForm
+from inventory.ui import plain_int
 
 
 def selection_is_valid(values: list[str]) -> bool:
     """Posted row ids are plain ASCII digits of a sane length. Django's admin hands them straight
     to `pk__in`, where a value such as `abc` would end in a server error."""
-    return all(value.isascii() and value.isdigit() and len(value) <= 18 for value in values)
+    return all(plain_int(value) is not None for value in values)
 
 
 class BackstockAdminSite(admin.AdminSite):

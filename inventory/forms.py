@@ -10,7 +10,7 @@ from django import forms
 from django.conf import settings
 
 from .models import Warehouse
-from .ui import QuantityField
+from .ui import QuantityField, plain_int
 
 # A bulk edit covers at most a few pages of the stock table; anything larger is not a person
 # ticking boxes.
@@ -38,10 +38,10 @@ class IdListField(forms.Field):
             value = [value]
         ids = []
         for raw in value:
-            text = str(raw).strip()
-            if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
+            pk = plain_int(str(raw).strip())
+            if pk is None or pk < 1:
                 raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-            ids.append(int(text))
+            ids.append(pk)
         unique = sorted(set(ids))
         if len(unique) > self.max_items:
             raise forms.ValidationError(

@@ -13,6 +13,7 @@ from suppliers.models import Supplier
 
 from .forms import IdListField
 from .models import Warehouse
+from .ui import plain_int
 
 
 class SupplierNameField(forms.ModelChoiceField):
@@ -31,8 +32,9 @@ class SupplierNameField(forms.ModelChoiceField):
         if not value:
             return None
         suppliers = self.queryset
-        if value.isascii() and value.isdigit() and len(value) < 19:
-            found = suppliers.filter(pk=int(value)).first()
+        number = plain_int(value)
+        if number is not None:
+            found = suppliers.filter(pk=number).first()
         else:
             matches = list(suppliers.filter(name__iexact=value)[:2]) or list(
                 suppliers.filter(name__icontains=value)[:2]

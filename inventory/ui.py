@@ -13,6 +13,17 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 
+def plain_int(text: str) -> int | None:
+    """A whole number written as plain ASCII digits (no sign, no spaces), small enough for a
+    64-bit key; None for anything else. Ids and numbers typed or posted by hand are read with it:
+    str.isdigit() also accepts "²" and "١", which int() then refuses or reads unexpectedly, and a
+    longer number overflows the database's integer."""
+    text = str(text)
+    if text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)
+    return None
+
+
 class QuantityField(forms.IntegerField):
     """A whole, positive quantity no larger than the application's limit (rule 8)."""
 

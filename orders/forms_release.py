@@ -16,7 +16,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from inventory.models import Product, Warehouse
-from inventory.ui import QuantityField
+from inventory.ui import QuantityField, plain_int
 from suppliers.selectors import shipment_warehouse_id
 
 from .services import ReleaseLineProposal, ReleasePlan
@@ -31,8 +31,7 @@ class ProductIdsField(forms.ModelMultipleChoiceField):
 
     def _check_values(self, value):
         for pk in value:
-            text = str(pk)
-            if not (text.isascii() and text.isdigit() and len(text) <= 18):
+            if plain_int(pk) is None:
                 raise forms.ValidationError(
                     self.error_messages["invalid_pk_value"],
                     code="invalid_pk_value",

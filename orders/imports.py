@@ -24,6 +24,7 @@ from django.db.models.functions import Lower
 
 from inventory.models import Product, Warehouse
 from inventory.services import quantity_clean
+from inventory.ui import plain_int
 
 from .models import Customer, Priority, SalesOrder, SalesOrderStatus
 from .services.placement import MAX_LINES
@@ -211,8 +212,8 @@ def _priority_parse(raw: str) -> int | None:
         return Priority.NORMAL
     if text in PRIORITY_NAMES:
         return PRIORITY_NAMES[text]
-    if text.isascii() and text.isdigit() and int(text) in Priority.values:
-        return int(text)
+    if (number := plain_int(text)) in Priority.values:
+        return number
     return None
 
 

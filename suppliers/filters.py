@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from inventory.models import Warehouse
+from inventory.ui import plain_int
 
 from .models import OPEN_PO_STATUSES, PurchaseOrder, PurchaseOrderStatus, Supplier, SupplierProduct
 
@@ -61,7 +62,10 @@ class SupplierLookupField(forms.CharField):
         if (
             value.isascii()
             and value.isdigit()
-            and not (len(value) < 19 and Supplier.objects.filter(pk=int(value)).exists())
+            and not (
+                (number := plain_int(value)) is not None
+                and Supplier.objects.filter(pk=number).exists()
+            )
         ):
             raise forms.ValidationError(
                 self.error_messages["unknown"], code="unknown", params={"value": value}
@@ -77,8 +81,8 @@ class SupplierLookupFilter(django_filters.Filter):
     def filter(self, qs, value):
         if not value:
             return qs
-        if value.isascii() and value.isdigit():
-            return qs.filter(supplier_id=int(value))
+        if (number := plain_int(value)) is not None:
+            return qs.filter(supplier_id=number)
         return qs.filter(supplier__name__icontains=value)
 
 

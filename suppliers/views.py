@@ -28,7 +28,7 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from inventory.lookups import NameOrNumberLookupView
-from inventory.ui import CsvExportMixin, OnceTokenMixin, form_add_service_error
+from inventory.ui import CsvExportMixin, OnceTokenMixin, form_add_service_error, plain_int
 from orders.selectors import backordered_by_product
 
 from .filters import PurchaseOrderFilter, ReceivingFilter, SupplierFilter
@@ -255,13 +255,10 @@ class PurchaseOrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
         initial = {"once_token": self.once_token_new()}
         # Links preselect by number, e.g. "New purchase order" on a supplier's page.
         supplier = request.GET.get("supplier", "")
-        if supplier.isascii() and supplier.isdigit() and len(supplier) < 19:
-            initial["supplier"] = Supplier.objects.filter(pk=int(supplier), is_active=True).first()
-        if (
-            request.GET.get("warehouse", "").isascii()
-            and request.GET.get("warehouse", "").isdigit()
-        ):
-            initial["warehouse"] = request.GET["warehouse"]
+        if (number := plain_int(supplier)) is not None:
+            initial["supplier"] = Supplier.objects.filter(pk=number, is_active=True).first()
+        if (warehouse := plain_int(request.GET.get("warehouse", ""))) is not None:
+            initial["warehouse"] = warehouse
         form = CreatePurchaseOrderForm(initial=initial)
         formset = PurchaseOrderLineFormSet(prefix=self.formset_prefix)
         return self.render_form(form, formset)

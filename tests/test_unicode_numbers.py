@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from inventory.forms import IdListField
 from inventory.models import StockLevel
+from inventory.ui import plain_int
 from orders.imports import _priority_parse
 from tests.helpers import give_stock, level_for
 
@@ -54,3 +55,22 @@ def test_safety_stock_for_rows_named_by_a_unicode_digit_is_refused(
 def test_import_priority_written_with_a_unicode_digit_is_not_a_priority():
     assert _priority_parse(SUPERSCRIPT_TWO) is None
     assert _priority_parse("2") == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("42", 42),
+        ("0", 0),
+        ("9" * 18, int("9" * 18)),
+        ("9" * 19, None),
+        (SUPERSCRIPT_TWO, None),
+        ("\u0663", None),  # Arabic-Indic three: int() would read it as 3
+        ("-1", None),
+        (" 1", None),
+        ("1.0", None),
+        ("", None),
+    ],
+)
+def test_plain_int_reads_ascii_digits_only(text, number):
+    assert plain_int(text) == number

@@ -15,7 +15,7 @@ from django.views.generic import DetailView
 
 from inventory.lookups import NameOrNumberLookupView
 from inventory.models import Product
-from inventory.ui import OnceTokenMixin, form_add_service_error
+from inventory.ui import OnceTokenMixin, form_add_service_error, plain_int
 
 from ..forms import (
     CancelForm,
@@ -67,8 +67,8 @@ class OrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
         initial = {}
         customer = request.GET.get("customer", "")
         # A link that preselects a customer (e.g. after adding one) carries its number.
-        if customer.isascii() and customer.isdigit() and len(customer) < 19:
-            initial["customer"] = Customer.objects.filter(pk=int(customer), is_active=True).first()
+        if (number := plain_int(customer)) is not None:
+            initial["customer"] = Customer.objects.filter(pk=number, is_active=True).first()
         form = PlaceOrderForm(initial=initial)
         formset = OrderLineFormSet(prefix="lines")
         return self.render(form, formset, self.once_token_new())
