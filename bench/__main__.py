@@ -52,7 +52,7 @@ def seeding_section(info: dict, size: common.Size) -> dict:
 
 
 def integrity_section() -> dict:
-    from inventory.integrity import stock_discrepancies
+    from backoffice.integrity import stock_discrepancies
 
     started = time.perf_counter()
     found = stock_discrepancies()

@@ -162,7 +162,7 @@ def orders_cancel(order_ids) -> None:
 def measure(size: str = "L", database_url: str | None = None) -> dict:
     from django.db import connection
 
-    from inventory.integrity import stock_discrepancies
+    from backoffice.integrity import stock_discrepancies
     from inventory.models import Warehouse
     from orders.models import Customer
     from orders.services import order_place

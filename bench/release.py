@@ -256,7 +256,7 @@ def _ms(seconds: float) -> str:
 def measure(size: str = "L") -> dict:
     from django.db import connection
 
-    from inventory.integrity import stock_discrepancies
+    from backoffice.integrity import stock_discrepancies
     from orders.models import OrderLine
     from orders.services import ReleaseDecision, release_confirm, release_propose
 

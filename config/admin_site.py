@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.http import HttpResponseRedirect
 
+from common.cleaning import plain_int
 from config.auth import AdminSignInForm
-from inventory.ui import plain_int
 
 
 def selection_is_valid(values: list[str]) -> bool:

@@ -43,9 +43,13 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "django_tasks_db",
+    # The layered apps, bottom up: each imports only those above it in this list.
+    "common",
     "inventory",
     "suppliers",
     "orders",
+    "planning",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

@@ -9,9 +9,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from backoffice.views import HomeView
 from config.auth import SignInForm
 from config.health import healthz
-from inventory.views import HomeView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
@@ -35,5 +35,6 @@ urlpatterns = [
     path("", include("inventory.urls")),
     path("", include("orders.urls")),
     path("", include("suppliers.urls")),
+    path("", include("planning.urls")),
     path("admin/", admin.site.urls),
 ]

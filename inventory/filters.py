@@ -68,18 +68,9 @@ class StockLevelFilter(django_filters.FilterSet):
         return queryset.filter(safety_stock__gt=0, available_qty__lt=F("safety_stock"))
 
     def filter_has_backorders(self, queryset, name, value):
-        # A semi-join on the waiting lines (as the home page counts), not the per-row total
-        # compared with 0, which would total every level's queue first.
-        return queryset.filter(_queue_exists())
+        # The stored counter the orders services keep (partial index stocklevel_waiting_idx).
+        return queryset.filter(backordered__gt=0)
 
     def filter_releasable(self, queryset, name, value):
         # Stock on the shelf promised to nobody while order lines wait for it: a release is due.
-        return queryset.filter(_queue_exists(), on_hand__gt=F("allocated"))
-
-
-def _queue_exists():
-    from orders.models import OrderLine
-
-    from .selectors import _has_queue
-
-    return _has_queue(OrderLine)
+        return queryset.filter(backordered__gt=0, on_hand__gt=F("allocated"))

@@ -7,10 +7,11 @@ leaves, …) live in inventory.services and come back as ValidationErrors the vi
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
+
+from common.cleaning import plain_int
+from common.forms import QuantityField
 
 from .models import Warehouse
-from .ui import QuantityField, plain_int
 
 # A bulk edit covers at most a few pages of the stock table; anything larger is not a person
 # ticking boxes.
@@ -134,38 +135,3 @@ class ChartWarehouseForm(forms.Form):
     """The optional `?warehouse=` of the stock-over-time chart; garbage is a 404, not a 500."""
 
     warehouse = forms.IntegerField(required=False, min_value=1, max_value=2**62)
-
-
-class ProductImportUploadForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file",
-        help_text=(
-            "UTF-8 CSV with a header row: sku, name, unit, supplier, supplier_sku, unit_cost, "
-            "lead_time_days, min_order_qty, pack_size, preferred."
-        ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        limit = settings_import_max_bytes()
-        if upload.size > limit:
-            raise forms.ValidationError(
-                "The file is %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.",
-                code="too_big",
-                params={"size": f"{upload.size / 1_000_000:.1f}", "limit": limit // 1_000_000},
-            )
-        if upload.size == 0:
-            raise forms.ValidationError("The file is empty.", code="empty")
-        return upload
-
-
-class ProductImportConfirmForm(forms.Form):
-    only_valid = forms.BooleanField(
-        required=False,
-        label="Import only the valid rows and leave out the rows marked invalid",
-    )
-
-
-def settings_import_max_bytes() -> int:
-    return getattr(settings, "BACKSTOCK_IMPORT_MAX_BYTES", 20_000_000)

@@ -70,6 +70,13 @@ class StockLevel(models.Model):
     safety_stock = models.IntegerField(default=0)
     # A manual reorder point replaces the computed one when set.
     reorder_point = models.IntegerField(null=True, blank=True)
+    # Stored counters of what other apps owe this level, so stock pages and planning read one row
+    # instead of summing order and purchase order lines. The orders services keep `backordered`
+    # (units waiting on open order lines) and the suppliers services keep `on_order` (units
+    # outstanding on open purchase order lines), each in the transaction that changes the lines
+    # and under this level's row lock; check_stock verifies both against their sources.
+    backordered = models.BigIntegerField(default=0)
+    on_order = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["product__sku", "warehouse__code"]
@@ -93,6 +100,12 @@ class StockLevel(models.Model):
                 condition=Q(reorder_point__isnull=True) | Q(reorder_point__gte=0),
                 name="stocklevel_reorder_point_non_negative",
             ),
+            models.CheckConstraint(
+                condition=Q(backordered__gte=0), name="stocklevel_backordered_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(on_order__gte=0), name="stocklevel_on_order_non_negative"
+            ),
         ]
         indexes = [
             models.Index(fields=["warehouse", "product"], name="stocklevel_wh_product_idx"),
@@ -103,6 +116,12 @@ class StockLevel(models.Model):
                 fields=["warehouse"],
                 condition=Q(safety_stock__gt=0),
                 name="stocklevel_safety_set_idx",
+            ),
+            # Levels with a queue (the backorders filter, releasable counts): a small share.
+            models.Index(
+                fields=["warehouse"],
+                condition=Q(backordered__gt=0),
+                name="stocklevel_waiting_idx",
             ),
         ]
         permissions = [

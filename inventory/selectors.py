@@ -5,19 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import (
-    Count,
-    Exists,
+    CharField,
     ExpressionWrapper,
     F,
     IntegerField,
-    Min,
-    OuterRef,
     Q,
     QuerySet,
+    TextField,
 )
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from .models import StockLevel, StockMovement
+from common.audit import HistoryPart, admin_log_rows, audit_rows, text
+from inventory.models import Product, SafetyStockChange, StockLevel, StockMovement
 
 
 def stock_overview(
@@ -28,22 +28,14 @@ def stock_overview(
     has_backorders: bool = False,
     releasable: bool = False,
 ) -> QuerySet[StockLevel]:
-    """Levels annotated with available, backordered, on order and projected; one query for any
-    number of rows (the totals are correlated subqueries, not per-row lookups)."""
-    from orders.models import OrderLine
-    from orders.selectors import backordered_subquery
-    from suppliers.selectors import on_order_subquery
-
+    """Levels annotated with available and projected (from the stored backordered and on-order
+    counters); one query for any number of rows."""
     levels = StockLevel.objects.select_related("product", "warehouse").annotate(
         available_qty=ExpressionWrapper(F("on_hand") - F("allocated"), output_field=IntegerField()),
-        backordered=backordered_subquery(),
-        on_order=on_order_subquery(),
-    )
-    levels = levels.annotate(
         projected=ExpressionWrapper(
             F("on_hand") + F("on_order") - F("allocated") - F("backordered"),
             output_field=IntegerField(),
-        )
+        ),
     )
     if warehouse_id:
         levels = levels.filter(warehouse_id=warehouse_id)
@@ -53,66 +45,10 @@ def stock_overview(
     if below_safety_stock:
         levels = levels.filter(safety_stock__gt=0, available_qty__lt=F("safety_stock"))
     if has_backorders or releasable:
-        levels = levels.filter(_has_queue(OrderLine))
+        levels = levels.filter(backordered__gt=0)
     if releasable:
         levels = levels.filter(available_qty__gt=0)
     return levels.order_by("product__sku", "warehouse__code")
-
-
-def _has_queue(order_line_model) -> Exists:
-    """Whether the outer level's product × warehouse has a line waiting.
-
-    An order waits for stock exactly while one of its lines has a backorder (status_for, which
-    check_stock verifies), so naming the status changes no answer; it lets PostgreSQL join the
-    waiting lines to the waiting orders' small partial index instead of every order."""
-    from orders.models import SalesOrderStatus
-
-    return Exists(
-        order_line_model.objects.filter(
-            quantity_backordered__gt=0,
-            product_id=OuterRef("product_id"),
-            order__warehouse_id=OuterRef("warehouse_id"),
-            order__status=SalesOrderStatus.BACKORDERED,
-        )
-    )
-
-
-def attention_summary(*, today: dt.date | None = None) -> dict:
-    """What needs attention today, as counts for the home page (a fixed handful of queries)."""
-    from orders.models import OrderLine, SalesOrder, SalesOrderStatus
-    from suppliers.selectors import inbound_purchase_orders
-
-    today = today or timezone.localdate()
-    # Counted on the waiting lines' partial index alone; the oldest comes from the orders, since
-    # an order waits for stock exactly while one of its lines has a backorder (status_for), which
-    # the (status, placed_at) index answers at once instead of joining every waiting line.
-    waiting = {
-        "lines": OrderLine.objects.filter(quantity_backordered__gt=0).count(),
-        "oldest": SalesOrder.objects.filter(status=SalesOrderStatus.BACKORDERED).aggregate(
-            oldest=Min("placed_at")
-        )["oldest"],
-    }
-    levels = StockLevel.objects.annotate(
-        free=ExpressionWrapper(F("on_hand") - F("allocated"), output_field=IntegerField())
-    )
-    # Both counts of inbound orders in one pass over the open orders.
-    inbound = (
-        inbound_purchase_orders(today=today)
-        .order_by()
-        .aggregate(
-            today=Count("pk", filter=Q(expected_date=today)),
-            overdue=Count("pk", filter=Q(expected_date__lt=today)),
-        )
-    )
-    return {
-        "backordered_lines": waiting["lines"],
-        "oldest_waiting": waiting["oldest"],
-        "below_safety_stock": levels.filter(safety_stock__gt=0, free__lt=F("safety_stock")).count(),
-        "expected_today": inbound["today"],
-        "overdue": inbound["overdue"],
-        "ready_to_ship": SalesOrder.objects.filter(status=SalesOrderStatus.READY).count(),
-        "releasable": levels.filter(free__gt=0).filter(_has_queue(OrderLine)).count(),
-    }
 
 
 def product_ledger(*, product_id: int, warehouse_id: int | None = None) -> QuerySet[StockMovement]:
@@ -151,3 +87,41 @@ def stock_over_time(
         balance = closing.get(day, balance)
         series.append((day, balance))
     return series
+
+
+def product_history_parts(*, product_id: int) -> list[HistoryPart]:
+    """Stock ledger, safety stock changes and admin changes of a product and its levels."""
+    levels = StockLevel.objects.filter(product_id=product_id)
+    return [
+        audit_rows(
+            StockMovement.objects.filter(level__product_id=product_id),
+            at="created_at",
+            user="created_by__username",
+            action="kind",
+            quantity="quantity",
+            reason="reason",
+            detail=Concat(
+                F("level__warehouse__code"), text(" "), F("reference"), output_field=TextField()
+            ),
+        ),
+        audit_rows(
+            SafetyStockChange.objects.filter(level__product_id=product_id),
+            at="changed_at",
+            user="changed_by__username",
+            action=text("safety_stock"),
+            quantity="new_value",
+            reason="reason",
+            detail=Concat(
+                F("level__warehouse__code"),
+                text(": "),
+                Cast("old_value", CharField()),
+                text(" → "),
+                Cast("new_value", CharField()),
+                output_field=TextField(),
+            ),
+        ),
+        admin_log_rows(
+            app_label="inventory", model="product", object_ids=Product.objects.filter(pk=product_id)
+        ),
+        admin_log_rows(app_label="inventory", model="stocklevel", object_ids=levels),
+    ]

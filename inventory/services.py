@@ -14,146 +14,24 @@ serialises writers instead.
 
 from __future__ import annotations
 
-import functools
 import logging
-import random
-import re
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, transaction
 from django.db.models import Q
+
+from common.bulk import columns_add
+from common.cleaning import _id_clean, acting_user, id_int, quantity_clean, reason_clean
+from common.transactions import write_transaction
 
 from .models import MovementKind, Product, SafetyStockChange, StockLevel, StockMovement, Warehouse
 
 logger = logging.getLogger(__name__)
 
-# PostgreSQL SQLSTATEs worth retrying: the database chose us as a deadlock victim or could not
-# serialise; the whole transaction is rolled back, so running it again from the start is safe.
-_RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
-_MAX_ATTEMPTS = 4
-
-
-def _is_retryable(exc: OperationalError) -> bool:
-    cause = exc.__cause__
-    sqlstate = getattr(cause, "sqlstate", None) or getattr(
-        getattr(cause, "diag", None), "sqlstate", None
-    )
-    if sqlstate in _RETRYABLE_SQLSTATES:
-        return True
-    return "database is locked" in str(exc)
-
-
-def write_transaction[**P, R](func: Callable[P, R]) -> Callable[P, R]:
-    """Run a top-level write in one durable transaction, retrying it on deadlock.
-
-    Row locks are taken in a fixed order, so deadlocks should not happen; this is the safety net
-    that keeps one from ever reaching a user. Callbacks queued with on_commit in a failed attempt
-    are discarded with its rollback.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        for attempt in range(1, _MAX_ATTEMPTS + 1):
-            try:
-                with transaction.atomic(durable=True):
-                    return func(*args, **kwargs)
-            except OperationalError as exc:
-                if attempt == _MAX_ATTEMPTS or not _is_retryable(exc):
-                    raise
-                logger.warning("%s: retrying after %s (attempt %d)", func.__name__, exc, attempt)
-                time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311 - jitter, not crypto
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    return wrapper
-
 
 # --- input checks (DESIGN.md rule 8) ----------------------------------------------------------
-
-
-# Plain decimal notation only: "12", "-3", "12.0". No exponents ("1e3"), separators or spaces inside.
-_QUANTITY_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
-
-
-def _decimal_from_input(value: Any) -> Decimal | None:
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float | Decimal):
-        number = Decimal(str(value)) if isinstance(value, float) else value
-        return number if number.is_finite() else None
-    text = str(value).strip()
-    if len(text) > 40 and _QUANTITY_TEXT.fullmatch(text):
-        return Decimal(10) ** 40  # far beyond any limit: reported as too large, not parsed
-    if not _QUANTITY_TEXT.fullmatch(text):
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-        return None
-
-
-def quantity_clean(
-    value: Any, *, field: str = "quantity", allow_zero: bool = False, signed: bool = False
-) -> int:
-    """Turn user input into a whole quantity or raise a ValidationError saying what is wrong."""
-    limit = settings.BACKSTOCK_MAX_QUANTITY
-    if value is None or isinstance(value, bool) or (isinstance(value, str) and not value.strip()):
-        raise ValidationError("Enter a %(field)s.", code="required", params={"field": field})
-    number = _decimal_from_input(value)
-    if number is None:
-        raise ValidationError(
-            "The %(field)s must be a whole number.", code="not_a_number", params={"field": field}
-        )
-    # Compare before converting: int() of a huge exponent would take minutes and gigabytes.
-    if abs(number) > limit:
-        raise ValidationError(
-            "The %(field)s is too large (the limit is %(limit)s).",
-            code="too_large",
-            params={"field": field, "limit": f"{limit:,}"},
-        )
-    if number != number.to_integral_value():
-        raise ValidationError(
-            "The %(field)s must be a whole number.", code="fractional", params={"field": field}
-        )
-    quantity = int(number)
-    if signed:
-        if quantity == 0 and not allow_zero:
-            raise ValidationError(
-                "The %(field)s cannot be zero.", code="zero", params={"field": field}
-            )
-        return quantity
-    if quantity < 0:
-        raise ValidationError(
-            "The %(field)s cannot be negative.", code="negative", params={"field": field}
-        )
-    if quantity == 0 and not allow_zero:
-        raise ValidationError(
-            "The %(field)s must be at least 1.", code="zero", params={"field": field}
-        )
-    return quantity
-
-
-def reason_clean(value: Any, *, required: bool = True, field: str = "reason") -> str:
-    text = (value or "").strip() if isinstance(value, str) else ""
-    if required and not text:
-        raise ValidationError("Give a %(field)s.", code="reason_required", params={"field": field})
-    if len(text) > 255:
-        raise ValidationError(
-            "Keep the %(field)s under 255 characters.",
-            code="reason_too_long",
-            params={"field": field},
-        )
-    return text
-
-
-def acting_user(by):
-    """Services accept the request user; anonymous or missing users are recorded as nobody."""
-    return by if getattr(by, "is_authenticated", False) else None
 
 
 # --- locked primitives shared by the other apps' services -------------------------------------
@@ -244,6 +122,27 @@ def stock_movements_apply(
     return movements
 
 
+LEVEL_COUNTERS = ("allocated", "backordered", "on_order")
+
+
+def levels_counters_add(*, deltas: Mapping[int, Mapping[str, int]]) -> None:
+    """Add to the allocated, backordered and on-order counters of levels the caller has locked
+    (levels_lock), one UPDATE for any number of levels.
+
+    The orders services keep `allocated` and `backordered`, the suppliers services `on_order`,
+    each in the transaction that changes the lines they count; inventory never reads those lines.
+    The database's check constraints refuse a counter below zero."""
+    rows = {
+        level_id: tuple(changes.get(name, 0) for name in LEVEL_COUNTERS)
+        for level_id, changes in deltas.items()
+        if any(changes.values())
+    }
+    unknown = {name for changes in deltas.values() for name in changes} - set(LEVEL_COUNTERS)
+    if unknown:
+        raise ValueError(f"not a level counter: {sorted(unknown)}")
+    columns_add(StockLevel, LEVEL_COUNTERS, rows)
+
+
 def levels_save(*, levels: Iterable[StockLevel], fields: list[str]) -> None:
     """Write changed columns of locked levels in one statement."""
     rows = list(levels)
@@ -256,38 +155,11 @@ def levels_save(*, levels: Iterable[StockLevel], fields: list[str]) -> None:
 # --- the inventory services -------------------------------------------------------------------
 
 
-def id_int(value: Any) -> int:
-    """A primary key from untrusted input; ValueError for anything that cannot be one (booleans,
-    text, zero, negatives, numbers beyond the 64-bit keys the database uses)."""
-    if isinstance(value, bool):
-        raise ValueError("not an id")
-    number = int(value)
-    if not 0 < number < 2**63:
-        raise ValueError("id out of range")
-    return number
-
-
-def _id_clean(value: Any, message: str, code: str) -> int:
-    """A primary key from untrusted input, or the given message (never a server error)."""
-    try:
-        return id_int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(message, code=code) from None
-
-
 def _level_lookup(level_id: int) -> StockLevel:
     try:
         return StockLevel.objects.only("product_id", "warehouse_id").get(pk=level_id)
     except (StockLevel.DoesNotExist, ValueError, TypeError, OverflowError):
         raise ValidationError("That stock level does not exist.", code="unknown_level") from None
-
-
-def _owed_to_queue(level: StockLevel) -> int:
-    from orders.selectors import backordered_by_product  # orders depends on inventory, not back
-
-    return backordered_by_product(
-        warehouse_id=level.warehouse_id, product_ids=[level.product_id]
-    ).get(level.product_id, 0)
 
 
 @write_transaction
@@ -377,7 +249,7 @@ def stock_transfer(
         raise ValidationError("Choose two active warehouses.", code="unknown_warehouse")
     levels = levels_lock(pairs=[(product_id, from_warehouse_id), (product_id, to_warehouse_id)])
     source, target = levels[(product_id, from_warehouse_id)], levels[(product_id, to_warehouse_id)]
-    free = max(0, source.available - _owed_to_queue(source))
+    free = max(0, source.available - source.backordered)
     if quantity > free:
         raise ValidationError(
             "Only %(free)s of %(sku)s at %(wh)s can be moved: the rest is allocated or owed to waiting orders.",
@@ -469,59 +341,3 @@ def level_ids_clean(level_ids: Any) -> list[int]:
             params={"max": f"{MAX_LEVELS_PER_REQUEST:,}"},
         )
     return ids
-
-
-def suggestion_reason(row) -> str:
-    """The recorded why of an applied safety stock suggestion: the formula and its inputs."""
-    ss = row.safety_stock_result
-    parts = [
-        ss.formula,
-        f"z={row.z:.2f}",
-        f"σd={row.sigma_d:.2f}",
-        f"L={row.lead_time_days:g}",
-    ]
-    if row.sigma_lead_time:
-        parts += [f"d={row.d:.2f}", f"σL={row.sigma_lead_time:.2f}"]
-    return f"Applied suggestion ({', '.join(parts)})"[:255]
-
-
-@write_transaction
-def safety_stock_apply_suggested(*, level_ids: Iterable[int], by) -> list[SafetyStockChange]:
-    """Set each chosen level's safety stock to its suggested value, recomputed now from demand
-    history and lead times, and record each change with who and the formula's inputs."""
-    from .reorder import suggestions_for  # the reorder selectors read other apps lazily too
-
-    ids = level_ids_clean(level_ids)
-    # Same lock as safety_stock_set, taken before the read so two applies queue up.
-    levels = {
-        level.pk: level
-        for level in StockLevel.objects.filter(pk__in=ids)
-        .select_for_update(no_key=True, of=("self",))
-        .order_by("pk")
-    }
-    rows = {row.level_id: row for row in suggestions_for(level_ids=ids, include_all=True)}
-    if set(rows) != set(ids) or set(levels) != set(ids):
-        raise ValidationError(
-            "Some of the chosen stock levels no longer exist or are for inactive products or "
-            "warehouses.",
-            code="unknown_level",
-        )
-    user = acting_user(by)
-    changes = []
-    for level_id in ids:
-        level, row = levels[level_id], rows[level_id]
-        if level.safety_stock == row.suggested_safety_stock:
-            continue
-        changes.append(
-            SafetyStockChange(
-                level=level,
-                old_value=level.safety_stock,
-                new_value=row.suggested_safety_stock,
-                reason=suggestion_reason(row),
-                changed_by=user,
-            )
-        )
-        level.safety_stock = row.suggested_safety_stock
-    levels_save(levels=[c.level for c in changes], fields=["safety_stock"])
-    SafetyStockChange.objects.bulk_create(changes)
-    return changes

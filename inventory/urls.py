@@ -1,8 +1,8 @@
-"""URLs of the inventory area."""
+"""URLs of the inventory area: stock, safety stock, adjustments, transfers and products."""
 
 from django.urls import path
 
-from . import views, views_audit, views_reorder
+from . import views
 
 app_name = "inventory"
 
@@ -25,25 +25,8 @@ urlpatterns = [
     path("products/<int:pk>/", views.ProductDetailView.as_view(), name="product-detail"),
     path(
         "products/<int:pk>/history/",
-        views_audit.ProductHistoryView.as_view(),
+        views.ProductHistoryView.as_view(),
         name="product-history",
     ),
     path("products/<int:pk>/chart.svg", views.ProductChartView.as_view(), name="product-chart"),
-    path("products/import/", views.ProductImportView.as_view(), name="product-import"),
-    path(
-        "products/import/<str:token>/",
-        views.ProductImportPreviewView.as_view(),
-        name="product-import-preview",
-    ),
-    path("reorder/", views_reorder.ReorderDashboardView.as_view(), name="reorder-dashboard"),
-    path(
-        "reorder/draft-purchase-orders/",
-        views_reorder.ReorderDraftPurchaseOrdersView.as_view(),
-        name="reorder-draft-pos",
-    ),
-    path(
-        "reorder/apply-safety-stock/",
-        views_reorder.ReorderApplySafetyStockView.as_view(),
-        name="reorder-apply-safety-stock",
-    ),
 ]

@@ -8,11 +8,7 @@ releases are read-only, and orders are not added or deleted in the admin.
 
 from django.contrib import admin
 
-from inventory.admin.shared import (
-    DocumentNumberSearchMixin,
-    EditedColumnsOnlyMixin,
-    ReadOnlyAdminMixin,
-)
+from common.admin import DocumentNumberSearchMixin, EditedColumnsOnlyMixin, ReadOnlyAdminMixin
 
 from .models import Allocation, Customer, OrderLine, Release, SalesOrder
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Case, CharField, F, OuterRef, Subquery, TextField, When
 from django.db.models.functions import Concat
 
-from inventory.audit import HistoryPart, admin_log_rows, audit_rows, number_of, text
+from common.audit import HistoryPart, admin_log_rows, audit_rows, number_of, text
 
 from .models import Allocation, AllocationKind, OrderLine, SalesOrder
 

@@ -22,9 +22,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 
+from common.cleaning import plain_int, quantity_clean
 from inventory.models import Product, Warehouse
-from inventory.services import quantity_clean
-from inventory.ui import plain_int
 
 from .models import Customer, Priority, SalesOrder, SalesOrderStatus
 from .services.placement import MAX_LINES

@@ -6,8 +6,9 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 
+from common.numbers import document_number
 from inventory.models import Product, Warehouse
-from suppliers.models import Shipment, document_number
+from suppliers.models import Shipment
 
 
 class Customer(models.Model):

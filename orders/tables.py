@@ -8,7 +8,7 @@ from django.utils.encoding import force_str
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from suppliers.models import document_number
+from common.numbers import document_number
 
 from .filters import age_bucket, age_days
 from .models import Allocation, OrderLine, SalesOrder, SalesOrderStatus

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from . import views
-from .views.audit import OrderHistoryView
+from .views.history import OrderHistoryView
 
 app_name = "orders"
 

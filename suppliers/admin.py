@@ -7,17 +7,14 @@ shipments are written only by receiving, so they are read-only here.
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
 
-from inventory.admin.shared import (
-    DocumentNumberSearchMixin,
-    EditedColumnsOnlyMixin,
-    ReadOnlyAdminMixin,
-    SupplyTermForm,
-    SupplyTermFormSet,
-)
-
-from .models import (
+from common.admin import DocumentNumberSearchMixin, EditedColumnsOnlyMixin, ReadOnlyAdminMixin
+from inventory.admin import ProductAdmin
+from inventory.models import Product
+from suppliers.models import (
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
@@ -28,6 +25,76 @@ from .models import (
 )
 
 MAX_QUANTITY = settings.BACKSTOCK_MAX_QUANTITY
+
+
+class SupplyTermForm(forms.ModelForm):
+    lead_time_days = forms.IntegerField(min_value=0, max_value=3650)
+    min_order_qty = forms.IntegerField(
+        label="minimum order quantity", min_value=1, max_value=MAX_QUANTITY
+    )
+    pack_size = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+    class Meta:
+        model = SupplierProduct
+        fields = (
+            "supplier",
+            "product",
+            "supplier_sku",
+            "unit_cost",
+            "lead_time_days",
+            "min_order_qty",
+            "pack_size",
+            "is_preferred",
+        )
+
+
+class SupplyTermFormSet(BaseInlineFormSet):
+    """Refuse two preferred suppliers for one product in the same submit.
+
+    Each form checks the one-preferred-per-product constraint against the database, but two new
+    rows in one formset cannot see each other, so the database would refuse them with an error
+    page instead of a message."""
+
+    def clean(self):
+        super().clean()
+        preferred = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or not data.get("is_preferred"):
+                continue
+            product = data.get("product")
+            if product is None:
+                continue  # the form reports the missing product itself
+            # On the product's add page the product has no pk yet; all its terms share it.
+            key = product.pk or "new"
+            if key in preferred:
+                raise ValidationError(
+                    "A product can have only one preferred supplier.", code="two_preferred"
+                )
+            preferred.add(key)
+
+
+class SupplyTermInline(admin.TabularInline):
+    """A product's terms from each supplier (supplier SKU, cost, lead time, pack size)."""
+
+    model = SupplierProduct
+    form = SupplyTermForm
+    formset = SupplyTermFormSet
+    fk_name = "product"
+    extra = 0
+    autocomplete_fields = ("supplier",)
+    fields = (
+        "supplier",
+        "supplier_sku",
+        "unit_cost",
+        "lead_time_days",
+        "min_order_qty",
+        "pack_size",
+        "is_preferred",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("supplier", "product")
 
 
 class SupplierTermInline(admin.TabularInline):
@@ -335,3 +402,13 @@ class ShipmentLineAdmin(ReadOnlyAdminMixin, DocumentNumberSearchMixin, admin.Mod
                 "purchase_order_line__product",
             )
         )
+
+
+# The product's admin page lists its supply terms too. This app owns them, so it extends
+# inventory's ProductAdmin from here instead of inventory importing suppliers.
+admin.site.unregister(Product)
+
+
+@admin.register(Product)
+class ProductWithTermsAdmin(ProductAdmin):
+    inlines = (*ProductAdmin.inlines, SupplyTermInline)

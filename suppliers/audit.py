@@ -6,9 +6,14 @@ from __future__ import annotations
 from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, TextField
 from django.db.models.functions import Concat
 
-from inventory.audit import HistoryPart, admin_log_rows, audit_rows, number_of, text
-
-from .models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Shipment, ShipmentLine
+from common.audit import HistoryPart, admin_log_rows, audit_rows, number_of, text
+from suppliers.models import (
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    Shipment,
+    ShipmentLine,
+)
 
 
 def purchase_order_history_parts(*, purchase_order_id: int) -> list[HistoryPart]:

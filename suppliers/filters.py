@@ -12,10 +12,15 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from common.cleaning import plain_int
 from inventory.models import Warehouse
-from inventory.ui import plain_int
-
-from .models import OPEN_PO_STATUSES, PurchaseOrder, PurchaseOrderStatus, Supplier, SupplierProduct
+from suppliers.models import (
+    OPEN_PO_STATUSES,
+    PurchaseOrder,
+    PurchaseOrderStatus,
+    Supplier,
+    SupplierProduct,
+)
 
 
 class InlineFilterSet(django_filters.FilterSet):

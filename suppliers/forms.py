@@ -7,16 +7,16 @@ import uuid
 from collections.abc import Iterable
 
 from django import forms
+from django.conf import settings
 from django.db.models.functions import Lower
 from django.urls import reverse_lazy
 from django.utils import timezone
 
-from inventory.lookups import NameOrNumberField
+from common.forms import QuantityField
+from common.lookups import NameOrNumberField
 from inventory.models import Product, Warehouse
-from inventory.ui import QuantityField
-
-from .models import PurchaseOrderLine, Supplier
-from .services import MAX_LINES, MAX_UNIT_COST, PurchaseLineInput
+from suppliers.models import PurchaseOrderLine, Supplier
+from suppliers.services import MAX_LINES, MAX_UNIT_COST, PurchaseLineInput
 
 KEY_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -175,3 +175,38 @@ class CancelPurchaseOrderForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why the order is cancelled, e.g. “supplier discontinued the product”.",
     )
+
+
+class ProductImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=(
+            "UTF-8 CSV with a header row: sku, name, unit, supplier, supplier_sku, unit_cost, "
+            "lead_time_days, min_order_qty, pack_size, preferred."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings_import_max_bytes()
+        if upload.size > limit:
+            raise forms.ValidationError(
+                "The file is %(size)s MB; the limit is %(limit)s MB. Split it into smaller files.",
+                code="too_big",
+                params={"size": f"{upload.size / 1_000_000:.1f}", "limit": limit // 1_000_000},
+            )
+        if upload.size == 0:
+            raise forms.ValidationError("The file is empty.", code="empty")
+        return upload
+
+
+class ProductImportConfirmForm(forms.Form):
+    only_valid = forms.BooleanField(
+        required=False,
+        label="Import only the valid rows and leave out the rows marked invalid",
+    )
+
+
+def settings_import_max_bytes() -> int:
+    return getattr(settings, "BACKSTOCK_IMPORT_MAX_BYTES", 20_000_000)

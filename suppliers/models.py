@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from common.numbers import document_number
 from inventory.models import Product, Warehouse
 
 
@@ -93,11 +94,6 @@ class PurchaseOrderStatus(models.TextChoices):
 
 # Purchase orders whose outstanding quantities count as "on order".
 OPEN_PO_STATUSES = (PurchaseOrderStatus.SENT, PurchaseOrderStatus.PARTIALLY_RECEIVED)
-
-
-def document_number(prefix: str, pk: int | None) -> str:
-    """Documents are numbered from their primary key, so numbers never collide or need a counter."""
-    return f"{prefix}-{pk:06d}" if pk else f"{prefix}-(new)"
 
 
 class PurchaseOrder(models.Model):

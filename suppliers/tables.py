@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 
-from .models import PurchaseOrder, Supplier
+from suppliers.models import PurchaseOrder, Supplier
 
 NUM = {"td": {"class": "num"}, "th": {"class": "num"}}
 NOWRAP = {"td": {"class": "text-nowrap"}}

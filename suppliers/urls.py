@@ -1,16 +1,22 @@
-"""URLs of the suppliers area: receiving, suppliers and purchase orders."""
+"""URLs of the suppliers area: receiving, suppliers, purchase orders and the product import."""
 
 from django.urls import path
 
-from . import views, views_audit
+from . import views
 
 app_name = "suppliers"
 
 urlpatterns = [
     path("receiving/", views.ReceivingListView.as_view(), name="receiving-list"),
+    path("products/import/", views.ProductImportView.as_view(), name="product-import"),
+    path(
+        "products/import/<str:token>/",
+        views.ProductImportPreviewView.as_view(),
+        name="product-import-preview",
+    ),
     path(
         "purchase-orders/<int:pk>/history/",
-        views_audit.PurchaseOrderHistoryView.as_view(),
+        views.PurchaseOrderHistoryView.as_view(),
         name="purchaseorder-history",
     ),
     path("purchase-orders/<int:pk>/receive/", views.ReceiveView.as_view(), name="receive"),

@@ -15,7 +15,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 
-from inventory.roles import MANAGER_GROUP, STAFF_GROUP
+from backoffice.roles import MANAGER_GROUP, STAFF_GROUP
 from tests.factories import ProductFactory, UserFactory, WarehouseFactory
 
 # Playwright's sync API keeps an asyncio loop in the main thread, which would make Django refuse

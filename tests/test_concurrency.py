@@ -22,8 +22,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils import timezone
 
+from common.transactions import write_transaction
 from inventory.models import MovementKind, StockLevel, StockMovement
-from inventory.services import stock_adjust, stock_transfer, write_transaction
+from inventory.services import stock_adjust, stock_transfer
 from orders.models import (
     OPEN_ORDER_STATUSES,
     Allocation,
@@ -46,12 +47,7 @@ from orders.services import (
 )
 from orders.services.common import status_for
 from suppliers.models import PurchaseOrderStatus, Shipment, ShipmentLine
-from suppliers.services import (
-    PurchaseLineInput,
-    purchase_order_create,
-    purchase_order_send,
-    shipment_receive,
-)
+from suppliers.services import PurchaseLineInput, purchase_order_create, purchase_order_send, shipment_receive
 from tests.concurrency_helpers import assert_no_errors, errors_of, run_in_threads
 from tests.factories import (
     CustomerFactory,

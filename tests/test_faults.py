@@ -14,7 +14,7 @@ from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from inventory.integrity import stock_discrepancies
+from backoffice.integrity import stock_discrepancies
 from orders.models import Release
 from orders.services import common as order_common
 from suppliers import services as supplier_services

@@ -47,15 +47,8 @@ from hypothesis import strategies as st
 
 from inventory.admin import AdjustStockForm as AdminAdjustStockForm
 from inventory.admin import StockLevelAdminForm
-from inventory.forms import (
-    BulkSafetyStockForm,
-    IdListField,
-    ProductImportConfirmForm,
-    ProductImportUploadForm,
-    SetSafetyStockForm,
-    TransferStockForm,
-)
-from inventory.forms_reorder import ReorderSelectionForm
+from inventory.forms import BulkSafetyStockForm, IdListField, SetSafetyStockForm, TransferStockForm
+from suppliers.forms import ProductImportConfirmForm, ProductImportUploadForm
 from inventory.models import Product, SafetyStockChange, StockLevel, StockMovement
 from orders.forms import (
     CancelForm,
@@ -66,9 +59,10 @@ from orders.forms import (
     ShipOrderForm,
     UploadOrdersForm,
 )
-from orders.forms_release import ConfirmReleaseForm, ReleaseLinesForm
+from orders.forms.release import ConfirmReleaseForm, ReleaseLinesForm
 from orders.models import Allocation, Customer, OrderLine, Priority, Release, SalesOrder
 from orders.services import release_propose
+from planning.forms import ReorderSelectionForm
 from suppliers.forms import (
     CancelPurchaseOrderForm,
     CreatePurchaseOrderForm,
@@ -469,7 +463,7 @@ def _product_import_url(world, client) -> str:
         ",Row without a SKU,each,,,,,,,",
     ]
     upload = SimpleUploadedFile("products.csv", "\n".join(rows).encode(), "text/csv")
-    response = client.post(reverse("inventory:product-import"), {"file": upload})
+    response = client.post(reverse("suppliers:product-import"), {"file": upload})
     assert response.status_code == 302, response.content[:300]
     return response["Location"]
 
@@ -574,8 +568,8 @@ SPECS: dict[str, Spec] = {
             "reason": "Rebalance",
         },
     ),
-    "inventory:product-import": Spec(
-        url=_at("inventory:product-import"),
+    "suppliers:product-import": Spec(
+        url=_at("suppliers:product-import"),
         htmx=True,
         forms=lambda world: [ProductImportUploadForm()],
         hints={
@@ -584,20 +578,20 @@ SPECS: dict[str, Spec] = {
         success=any_redirect,  # to the preview; nothing is written before confirming
         valid=lambda world: {"file": Upload(b"sku,name\nFUZZ-UP-1,Uploaded product\n")},
     ),
-    "inventory:product-import-preview": Spec(
+    "suppliers:product-import-preview": Spec(
         url=_product_import_url,
         forms=lambda world: [ProductImportConfirmForm()],
         valid=lambda world: {"only_valid": "on"},
     ),
-    "inventory:reorder-draft-pos": Spec(
-        url=_at("inventory:reorder-draft-pos"),
+    "planning:reorder-draft-pos": Spec(
+        url=_at("planning:reorder-draft-pos"),
         forms=lambda world: [ReorderSelectionForm()],
         hints={"levels": _level_ids},
         extras=lambda world: {"next": st.sampled_from(["/reorder/?urgent=on", "//evil.example/"])},
         valid=lambda world: {"levels": [str(world.reorder_level.pk)]},
     ),
-    "inventory:reorder-apply-safety-stock": Spec(
-        url=_at("inventory:reorder-apply-safety-stock"),
+    "planning:reorder-apply-safety-stock": Spec(
+        url=_at("planning:reorder-apply-safety-stock"),
         forms=lambda world: [ReorderSelectionForm()],
         hints={"levels": _level_ids},
         extras=lambda world: {"next": st.sampled_from(["/reorder/", "https://evil.example/"])},

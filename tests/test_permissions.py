@@ -33,11 +33,11 @@ EXPECTED = {
     "inventory:product-detail": BOTH,
     "inventory:product-chart": BOTH,
     "inventory:product-history": {MANAGER},
-    "inventory:product-import": {MANAGER},
-    "inventory:product-import-preview": {MANAGER},
-    "inventory:reorder-dashboard": {MANAGER},
-    "inventory:reorder-draft-pos": {MANAGER},
-    "inventory:reorder-apply-safety-stock": {MANAGER},
+    "suppliers:product-import": {MANAGER},
+    "suppliers:product-import-preview": {MANAGER},
+    "planning:reorder-dashboard": {MANAGER},
+    "planning:reorder-draft-pos": {MANAGER},
+    "planning:reorder-apply-safety-stock": {MANAGER},
     "orders:order-list": BOTH,
     "orders:order-create": BOTH,
     "orders:product-lookup": BOTH,
@@ -68,12 +68,12 @@ EXPECTED = {
 
 # Pages reached with a one-time token from an upload: a made-up token is answered with a redirect
 # or a 404 for a permitted user, never with the page itself.
-TOKEN_PAGES = {"inventory:product-import-preview", "orders:order-import-preview"}
+TOKEN_PAGES = {"suppliers:product-import-preview", "orders:order-import-preview"}
 # Actions on a selection of rows: there is nothing to show on GET, so it goes back to the list.
 GET_GOES_BACK = {
     "inventory:safetystock-bulk",
-    "inventory:reorder-draft-pos",
-    "inventory:reorder-apply-safety-stock",
+    "planning:reorder-draft-pos",
+    "planning:reorder-apply-safety-stock",
 }
 
 

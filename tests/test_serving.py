@@ -14,8 +14,8 @@ from django.db import OperationalError
 from django.test import Client
 from django.urls import path
 
+from backoffice.views import HomeView
 from config.logging import JsonFormatter
-from inventory.views import HomeView
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

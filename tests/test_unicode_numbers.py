@@ -5,9 +5,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from common.cleaning import plain_int
 from inventory.forms import IdListField
 from inventory.models import StockLevel
-from inventory.ui import plain_int
 from orders.imports import _priority_parse
 from tests.helpers import give_stock, level_for
 

@@ -10,9 +10,10 @@ from functools import partial
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from common.bulk import pk_among, pk_filter
+
 from ..models import OrderLine, SalesOrder, SalesOrderStatus
 from ..tasks import orders_ready_notify
-from .bulk import pk_among, pk_filter
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,9 @@ from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from common.bulk import _quoted, _values_source
+
 from ..models import Allocation, AllocationKind, DailyDemand, OrderLine
-from .bulk import _quoted, _values_source
 
 # The stored counters, in the order the statements below write them.
 COUNTERS = ("lines", "lines_filled", "units_ordered", "units_cancelled", "units_backordered")

@@ -6,16 +6,10 @@ from collections.abc import Mapping
 
 from django.core.exceptions import ValidationError
 
+from common.cleaning import acting_user, id_int, quantity_clean
+from common.transactions import write_transaction
 from inventory.models import MovementKind
-from inventory.services import (
-    MovementSpec,
-    acting_user,
-    id_int,
-    levels_lock,
-    quantity_clean,
-    stock_movements_apply,
-    write_transaction,
-)
+from inventory.services import MovementSpec, levels_lock, stock_movements_apply
 
 from ..models import Allocation, AllocationKind, OrderLine
 from .common import order_lookup, orders_lock, require_open, status_for

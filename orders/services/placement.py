@@ -9,16 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.utils import timezone
 
-from inventory.models import Product, StockLevel, Warehouse
-from inventory.services import (
-    acting_user,
-    id_int,
-    levels_lock,
-    levels_save,
-    quantity_clean,
-    reason_clean,
-    write_transaction,
-)
+from common.cleaning import acting_user, id_int, quantity_clean, reason_clean
+from common.transactions import write_transaction
+from inventory.models import Product, Warehouse
+from inventory.services import levels_counters_add, levels_lock, levels_save
 
 from ..models import (
     Allocation,
@@ -29,8 +23,6 @@ from ..models import (
     SalesOrder,
     SalesOrderStatus,
 )
-from ..selectors import backordered_by_product
-from .bulk import column_add
 from .common import order_lookup, orders_lock, require_open, status_for, waiting
 from .demand import demand_add_cancelled, demand_add_placed
 
@@ -135,7 +127,6 @@ def order_place(
         )
 
     levels = levels_lock(pairs=[(pid, warehouse.pk) for pid in product_ids])
-    owed = backordered_by_product(warehouse_id=warehouse.pk, product_ids=product_ids)
 
     order = SalesOrder(
         customer=customer,
@@ -146,14 +137,15 @@ def order_place(
         created_by=acting_user(by),
     )
     new_lines = []
-    taken: dict[int, int] = {}
+    counters: dict[int, dict[str, int]] = {}
     for item in cleaned:
         level = levels[(item.product_id, warehouse.pk)]
-        free = max(0, level.available - owed.get(item.product_id, 0))
+        # The level's stored queue total, read under its lock: what is owed to waiting lines.
+        free = max(0, level.available - level.backordered)
         take = min(item.quantity, free)
-        if take:
-            level.allocated += take
-            taken[level.pk] = take
+        level.allocated += take
+        level.backordered += item.quantity - take
+        counters[level.pk] = {"allocated": take, "backordered": item.quantity - take}
         new_lines.append(
             OrderLine(
                 product_id=item.product_id, quantity_ordered=item.quantity, quantity_allocated=take
@@ -181,7 +173,7 @@ def order_place(
         ]
     )
     # One set-based UPDATE of the locked levels, whatever the number of lines (see bulk.py).
-    column_add(StockLevel, "allocated", taken)
+    levels_counters_add(deltas=counters)
     return order
 
 
@@ -193,8 +185,9 @@ def _free_lines(
     freed: dict[int, int] = {}
     user = acting_user(by)
     for line in lines:
+        level = levels[(line.product_id, line.order.warehouse_id)]
+        level.backordered -= waiting(line)
         if line.quantity_allocated:
-            level = levels[(line.product_id, line.order.warehouse_id)]
             level.allocated -= line.quantity_allocated
             freed[line.product_id] = freed.get(line.product_id, 0) + line.quantity_allocated
             history.append(
@@ -244,7 +237,10 @@ def order_cancel(*, order_id: int, reason, by) -> CancelResult:
         ],
     )
     Allocation.objects.bulk_create(history)
-    levels_save(levels=[levels[(pid, order.warehouse_id)] for pid in freed], fields=["allocated"])
+    levels_save(
+        levels=[levels[(pid, order.warehouse_id)] for pid in cancelled],
+        fields=["allocated", "backordered"],
+    )
     order.status = status_for(lines)
     if order.status == SalesOrderStatus.CANCELLED:
         order.cancelled_at = timezone.now()
@@ -290,8 +286,9 @@ def order_line_cancel(*, line_id: int, reason, by) -> CancelResult:
         ]
     )
     Allocation.objects.bulk_create(history)
-    if freed:
-        levels_save(levels=[levels[(line.product_id, order.warehouse_id)]], fields=["allocated"])
+    levels_save(
+        levels=[levels[(line.product_id, order.warehouse_id)]], fields=["allocated", "backordered"]
+    )
     order.status = status_for(lines)
     fields = ["status"]
     if order.status == SalesOrderStatus.CANCELLED:

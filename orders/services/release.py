@@ -19,20 +19,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from common.bulk import column_add, ids_in, rows_insert
+from common.cleaning import acting_user, id_int, quantity_clean, reason_clean
+from common.numbers import document_number
+from common.transactions import write_transaction
 from inventory.models import Product, StockLevel, Warehouse
-from inventory.services import (
-    acting_user,
-    id_int,
-    levels_lock,
-    quantity_clean,
-    reason_clean,
-    write_transaction,
-)
-from suppliers.models import document_number
+from inventory.services import levels_counters_add, levels_lock
+from suppliers.selectors import shipment_warehouse_id
 
 from ..models import Allocation, AllocationKind, OrderLine, Priority, Release, SalesOrder
 from ..selectors import QueueRow, backorder_queue_rows
-from .bulk import column_add, ids_in, rows_insert
 from .common import notify_ready_after_commit, orders_lock_ids, orders_ready_after_allocation
 
 MAX_PRODUCTS = 1000
@@ -378,8 +374,6 @@ def release_confirm(
     cleaned = _decisions_clean(decisions)
     note = reason_clean(note, required=False, field="note")
     if shipment_id is not None:
-        from suppliers.selectors import shipment_warehouse_id
-
         if shipment_warehouse_id(shipment_id=shipment_id) != warehouse_id:
             raise ValidationError(
                 "That shipment was not received at this warehouse.", code="unknown_shipment"
@@ -422,7 +416,7 @@ def release_confirm(
             )
         per_product.setdefault(row.product_id, []).append(decision)
 
-    level_deltas: dict[int, int] = {}  # summed per level first: one row each in the UPDATE
+    level_deltas: dict[int, dict[str, int]] = {}  # summed per level: one row each in the UPDATE
     for pid, chosen in per_product.items():
         level = levels[pid]
         total = sum(d.quantity for d in chosen)
@@ -450,7 +444,8 @@ def release_confirm(
             later_min = pos if later_min is None else min(later_min, pos)
         if total:
             level.allocated += total
-            level_deltas[level.pk] = total
+            level.backordered -= total
+            level_deltas[level.pk] = {"allocated": total, "backordered": -total}
 
     user = acting_user(by)
     release = Release.objects.create(
@@ -481,7 +476,7 @@ def release_confirm(
         },
     )
     column_add(OrderLine, "quantity_allocated", {d.line_id: d.quantity for d in given})
-    column_add(StockLevel, "allocated", level_deltas)
+    levels_counters_add(deltas=level_deltas)
 
     # Status of the touched orders: lock them (after the levels, in key order), then recompute.
     touched = orders_lock_ids(rows[d.line_id].order_id for d in given)

@@ -10,11 +10,12 @@ from django.urls import reverse
 from django.views import View
 from django_htmx.http import HttpResponseClientRedirect
 
+from orders.services.imports import orders_import
+
 from ..forms import (
     ConfirmImportForm,
     UploadOrdersForm,
 )
-from ..import_services import orders_import
 from ..imports import import_claim, import_load, import_save, rows_check, upload_read
 from .common import IMPORTS_SESSION_KEY, _plural
 

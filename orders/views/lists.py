@@ -10,7 +10,7 @@ from django.utils.functional import cached_property
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from inventory.ui import CsvExportMixin
+from common.views import CsvExportMixin
 
 from ..filters import AGE_BUCKETS, BackorderFilter, SalesOrderFilter, bucket_q
 from ..selectors import backorder_lines, line_etas, orders_listed, queue_position

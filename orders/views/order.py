@@ -13,9 +13,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView
 
-from inventory.lookups import NameOrNumberLookupView
+from common.cleaning import plain_int
+from common.forms import form_add_service_error
+from common.lookups import NameOrNumberLookupView
+from common.views import OnceTokenMixin
 from inventory.models import Product
-from inventory.ui import OnceTokenMixin, form_add_service_error, plain_int
 
 from ..forms import (
     CancelForm,

@@ -19,18 +19,18 @@ from django.views import View
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 
+from common.numbers import document_number
+from common.views import CsvExportMixin
 from inventory.models import Product, Warehouse
-from inventory.ui import CsvExportMixin
-from suppliers.models import document_number
-from suppliers.selectors import shipment_product_ids
-
-from ..filters import ReleaseAllocationFilter
-from ..forms_release import (
+from orders.forms.release import (
     ConfirmReleaseForm,
     ReleaseLinesForm,
     ReleaseSelectionForm,
     moved_up_dump,
 )
+from suppliers.selectors import shipment_product_ids
+
+from ..filters import ReleaseAllocationFilter
 from ..models import Release
 from ..selectors import (
     release_allocation_lines,

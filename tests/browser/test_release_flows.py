@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
-from orders import forms_release
+from orders.forms import release as forms_release
 from orders.models import Allocation, OrderLine, Priority, Release, SalesOrderStatus
 from suppliers.services import shipment_receive
 from tests.browser.conftest import days_ago, nav

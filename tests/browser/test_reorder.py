@@ -13,8 +13,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from inventory.models import SafetyStockChange, StockLevel
-from inventory.reorder import reorder_suggestions
 from orders.models import OrderLine
+from planning.selectors import reorder_suggestions
 from suppliers.models import PurchaseOrder, PurchaseOrderStatus
 from tests.browser.conftest import nav
 from tests.factories import (

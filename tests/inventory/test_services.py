@@ -8,14 +8,9 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
+from common.cleaning import quantity_clean
 from inventory.models import MovementKind, SafetyStockChange, StockLevel, StockMovement
-from inventory.services import (
-    quantity_clean,
-    safety_stock_set,
-    stock_adjust,
-    stock_count,
-    stock_transfer,
-)
+from inventory.services import safety_stock_set, stock_adjust, stock_count, stock_transfer
 from tests.factories import CustomerFactory, StockLevelFactory, WarehouseFactory
 from tests.helpers import (
     error_codes,

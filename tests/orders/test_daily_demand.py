@@ -8,7 +8,6 @@ import pytest
 from django.apps import apps as live_apps
 from django.utils import timezone
 
-from orders.import_services import orders_import
 from orders.imports import OrderCheck, RowCheck
 from orders.models import DailyDemand, OrderLine
 from orders.services import order_cancel, order_line_cancel, order_ship
@@ -18,6 +17,7 @@ from orders.services.demand import (
     daily_demand_recomputed,
     demand_day,
 )
+from orders.services.imports import orders_import
 from tests.factories import CustomerFactory, OrderLineFactory, ProductFactory, SalesOrderFactory
 from tests.helpers import give_stock, invariants_check, place
 

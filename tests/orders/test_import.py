@@ -271,7 +271,7 @@ def test_the_confirmation_checks_the_rows_again(staff_client, setup):
 def test_an_order_refused_by_the_service_is_reported_and_the_others_still_go_in(
     staff_client, setup, monkeypatch
 ):
-    from orders import import_services
+    from orders.services import imports as import_services
 
     real = import_services.order_place
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from inventory.models import StockLevel, StockMovement
 from inventory.services import stock_adjust
-from orders import forms_release
+from orders.forms import release as forms_release
 from orders.models import Allocation, OrderLine, Priority, Release
 from orders.services import ReleaseDecision, order_place, release_confirm, release_propose
 from suppliers.services import purchase_order_create, purchase_order_send, shipment_receive

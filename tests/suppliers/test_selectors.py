@@ -13,11 +13,7 @@ from suppliers.selectors import (
     shipment_product_ids,
     shipment_warehouse_id,
 )
-from suppliers.services import (
-    purchase_order_cancel,
-    purchase_order_create,
-    shipment_receive,
-)
+from suppliers.services import purchase_order_cancel, purchase_order_create, shipment_receive
 from tests.factories import ProductFactory, SupplierFactory, WarehouseFactory
 from tests.helpers import sent_po
 

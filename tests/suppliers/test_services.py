@@ -15,13 +15,7 @@ from suppliers.models import (
     Shipment,
     ShipmentLine,
 )
-from suppliers.services import (
-    PurchaseLineInput,
-    purchase_order_cancel,
-    purchase_order_create,
-    purchase_order_send,
-    shipment_receive,
-)
+from suppliers.services import PurchaseLineInput, purchase_order_cancel, purchase_order_create, purchase_order_send, shipment_receive
 from tests.factories import ProductFactory, SupplierFactory, SupplierProductFactory
 from tests.helpers import error_codes, error_text, invariants_check, sent_po, table_counts
 

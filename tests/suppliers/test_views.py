@@ -24,12 +24,7 @@ from suppliers.models import (
     Shipment,
     ShipmentLine,
 )
-from suppliers.services import (
-    purchase_order_cancel,
-    purchase_order_create,
-    purchase_order_send,
-    shipment_receive,
-)
+from suppliers.services import purchase_order_cancel, purchase_order_create, purchase_order_send, shipment_receive
 from tests.factories import (
     CustomerFactory,
     ProductFactory,

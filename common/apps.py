@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CommonConfig(AppConfig):
+    """Shared building blocks; no models."""
+
+    name = "common"
