@@ -26,7 +26,7 @@ help:
 	@echo "make serve  production: migrate, collectstatic, gunicorn on PostgreSQL (see README, Production)"
 	@echo "make worker run the background task worker (customer emails); beside run or serve"
 	@echo "make test   run the test suite (ARGS=\"-k name\" to pass options to pytest)"
-	@echo "make lint   ruff check and ruff format --check"
+	@echo "make lint   ruff check, ruff format --check and lint-imports (the layers)"
 	@echo "make format ruff format and ruff check --fix"
 	@echo "make bench  benchmark on PostgreSQL at 100,000 products, writes docs/performance.md (BENCH_SIZE=S for 1/100)"
 
@@ -86,6 +86,7 @@ test: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .

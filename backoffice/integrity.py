@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -33,8 +34,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from common.numbers import document_number
-from inventory.models import StockLevel, StockMovement
-from orders.models import AllocationKind, OrderLine, SalesOrder, SalesOrderStatus
+from inventory.models import Product, StockLevel, StockMovement, Warehouse
+from orders.models import AllocationKind, DailyDemand, OrderLine, SalesOrder, SalesOrderStatus
+from orders.services.demand import COUNTERS, daily_demand_recomputed
 from suppliers.models import PurchaseOrderLine
 from suppliers.selectors import OUTSTANDING, open_po_lines
 
@@ -435,12 +437,6 @@ def order_status_mismatches() -> list[Discrepancy]:
 def daily_demand_mismatches() -> list[Discrepancy]:
     """The stored daily demand (orders.DailyDemand, kept by the order services) equals its
     recomputation from the order lines and their placement allocations."""
-    from django.db import connection
-
-    from inventory.models import Product, Warehouse
-    from orders.models import DailyDemand
-    from orders.services.demand import COUNTERS, daily_demand_recomputed
-
     keys = ("product_id", "warehouse_id", "day")
     sql, params = daily_demand_recomputed().values_list(*keys, *COUNTERS).query.sql_with_params()
     table = connection.ops.quote_name(DailyDemand._meta.db_table)

@@ -9,16 +9,16 @@ processes waiting on one file. It is the demo's database (`make run`), not a ser
 import os
 import sys
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from common.checks import MISSING_KEY_MESSAGE, secret_key_missing
 
 
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     try:
-        from django.conf import settings
-
-        from config.checks import MISSING_KEY_MESSAGE, secret_key_missing
-
+        # Settings load lazily, here: a missing or bad setting is reported, not raised.
         engine = settings.DATABASES["default"]["ENGINE"]
         debug = settings.DEBUG
         if not debug and secret_key_missing():

@@ -28,7 +28,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "config.apps.BackstockAdminConfig",  # django.contrib.admin with the project's site
+    "common.apps.BackstockAdminConfig",  # django.contrib.admin with the project's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -36,14 +36,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
-    "config.apps.BackstockConfig",
     "django_filters",
     "django_tables2",
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
     "django_tasks_db",
-    # The layered apps, bottom up: each imports only those above it in this list.
+    # The layered apps, bottom up: each imports only the apps listed before it.
     "common",
     "inventory",
     "suppliers",
@@ -56,18 +55,18 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files are answered here, before sessions and logging get involved.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "config.middleware.RequestLogMiddleware",
+    "common.middleware.RequestLogMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "config.middleware.SessionIdleMiddleware",
+    "common.middleware.SessionIdleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Near the end, so it sees a view's database failure first and answers with the 503 page.
-    "config.database_errors.DatabaseUnavailableMiddleware",
+    "common.database_errors.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -188,7 +187,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "config.logging.JsonFormatter"},
+        "json": {"()": "common.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {
@@ -232,7 +231,7 @@ SECURE_CSP = {
 }
 
 # A session ends after this many seconds without a request; activity keeps it alive
-# (config.middleware.SessionIdleMiddleware).
+# (common.middleware.SessionIdleMiddleware).
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_IDLE_SECONDS", default=8 * 60 * 60)
 if SESSION_COOKIE_AGE < 60:
     raise ImproperlyConfigured("DJANGO_SESSION_IDLE_SECONDS must be at least 60.")
@@ -243,8 +242,8 @@ AXES_FAILURE_LIMIT = env.int("BACKSTOCK_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("BACKSTOCK_LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "config.auth.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip"
+AXES_LOCKOUT_CALLABLE = "common.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "common.auth.client_ip"
 # No start-up banner on stdout (it would mix into commands' output); lockouts are still logged.
 AXES_VERBOSE = False
 # Proxies in front of the app that append the client address to X-Forwarded-For (0: none, the

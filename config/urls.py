@@ -10,8 +10,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from backoffice.views import HomeView
-from config.auth import SignInForm
-from config.health import healthz
+from common.auth import SignInForm
+from common.health import healthz
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),

@@ -24,6 +24,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
+from inventory.models import StockLevel
+from suppliers.selectors import open_supply
+
 from .models import OPEN_ORDER_STATUSES, Allocation, OrderLine, SalesOrder, SalesOrderStatus
 
 # Release order of the backorder queue: priority (high first), then placed time, then line id.
@@ -179,9 +182,6 @@ class Eta:
 def line_etas(*, lines: Iterable[OrderLine], today: dt.date | None = None) -> dict[int, Eta]:
     """ETA for each waiting line: walk each product × warehouse queue in release order against
     free stock now and then open purchase order lines by expected date; three queries in all."""
-    from inventory.models import StockLevel
-    from suppliers.selectors import open_supply
-
     today = today or timezone.localdate()
     lines = list(lines)
     pairs = {(line.product_id, line.order.warehouse_id) for line in lines}

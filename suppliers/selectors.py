@@ -29,7 +29,15 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from common.numbers import document_number
-from suppliers.models import OPEN_PO_STATUSES, PurchaseOrder, PurchaseOrderLine
+from suppliers.models import (
+    OPEN_PO_STATUSES,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    Shipment,
+    ShipmentLine,
+    Supplier,
+)
 
 # Outstanding on a line; a tolerated over-receipt leaves nothing outstanding, never a negative.
 OUTSTANDING = Greatest(F("quantity_ordered") - F("quantity_received"), Value(0))
@@ -113,8 +121,6 @@ class PendingPurchase:
 
     @property
     def is_draft(self) -> bool:
-        from suppliers.models import PurchaseOrderStatus
-
         return self.status == PurchaseOrderStatus.DRAFT
 
 
@@ -123,7 +129,6 @@ def pending_purchases(
 ) -> dict[tuple[int, int], list[PendingPurchase]]:
     """Lines of draft, sent and partially received purchase orders per product × warehouse,
     earliest expected first (one query): what is on order, and what a new draft would repeat."""
-    from suppliers.models import PurchaseOrderStatus
 
     rows = (
         PurchaseOrderLine.objects.filter(
@@ -185,7 +190,6 @@ def inbound_purchase_orders(*, today: dt.date | None = None) -> QuerySet[Purchas
 def purchase_orders_listed(*, today: dt.date | None = None) -> QuerySet[PurchaseOrder]:
     """Purchase orders, newest first, with their line totals; outstanding counts only on orders
     still open (or drafts), and overdue only on orders still expecting stock."""
-    from suppliers.models import PurchaseOrderStatus
 
     today = today or timezone.localdate()
     unfinished = (PurchaseOrderStatus.DRAFT, *OPEN_PO_STATUSES)
@@ -210,7 +214,6 @@ def purchase_orders_listed(*, today: dt.date | None = None) -> QuerySet[Purchase
 
 def shipment_warehouse_id(*, shipment_id) -> int | None:
     """The warehouse a shipment was received into, or None for an unknown shipment."""
-    from suppliers.models import Shipment
 
     try:
         return Shipment.objects.values_list("purchase_order__warehouse_id", flat=True).get(
@@ -222,7 +225,6 @@ def shipment_warehouse_id(*, shipment_id) -> int | None:
 
 def shipment_product_ids(*, shipment_id: int) -> list[int]:
     """Products that arrived in a shipment: what a release review right after receiving covers."""
-    from suppliers.models import ShipmentLine
 
     return sorted(
         set(
@@ -258,7 +260,6 @@ class LeadTimeStats:
 def supplier_lead_times(*, supplier_ids: Iterable[int] | None = None) -> dict[int, LeadTimeStats]:
     """Promised and measured lead times per supplier (sent → first shipment received); two
     queries for any number of suppliers and orders."""
-    from suppliers.models import Supplier
 
     suppliers = Supplier.objects.order_by()
     orders = PurchaseOrder.objects.filter(sent_at__isnull=False).order_by()

@@ -5,7 +5,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from config.admin_site import BackstockAdminSite
+from common.admin_site import BackstockAdminSite
 from tests.factories import SupplierFactory
 
 pytestmark = pytest.mark.django_db

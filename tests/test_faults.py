@@ -17,8 +17,8 @@ from django.utils.http import urlencode
 from backoffice.integrity import stock_discrepancies
 from orders.models import Release
 from orders.services import common as order_common
-from suppliers import services as supplier_services
 from suppliers.models import Shipment
+from suppliers.services import receiving as supplier_receiving
 from tests.factories import CustomerFactory, SupplierFactory
 from tests.helpers import give_stock, place, sent_po
 
@@ -150,8 +150,8 @@ def test_receipt_failing_midway_applies_nothing_and_shows_503(
     before = database_snapshot()
     # stock_movements_apply runs after the shipment, its lines and the PO lines were written.
     monkeypatch.setattr(
-        "suppliers.services.stock_movements_apply",
-        failing_midway(supplier_services.stock_movements_apply, raise_operational_error),
+        "suppliers.services.receiving.stock_movements_apply",
+        failing_midway(supplier_receiving.stock_movements_apply, raise_operational_error),
     )
 
     response = manager_client.post(
@@ -168,8 +168,8 @@ def test_the_same_receipt_goes_through_once_the_database_is_back(
     data = receive_post(receivable_po)
     with monkeypatch.context() as patched:
         patched.setattr(
-            "suppliers.services.stock_movements_apply",
-            failing_midway(supplier_services.stock_movements_apply, raise_operational_error),
+            "suppliers.services.receiving.stock_movements_apply",
+            failing_midway(supplier_receiving.stock_movements_apply, raise_operational_error),
         )
         failed = manager_client.post(reverse("suppliers:receive", args=[receivable_po.pk]), data)
     assert failed.status_code == 503
@@ -233,8 +233,8 @@ def test_receipt_survives_its_connection_being_killed_midway(
 ):
     before = database_snapshot()
     monkeypatch.setattr(
-        "suppliers.services.stock_movements_apply",
-        failing_midway(supplier_services.stock_movements_apply, terminate_own_backend),
+        "suppliers.services.receiving.stock_movements_apply",
+        failing_midway(supplier_receiving.stock_movements_apply, terminate_own_backend),
     )
 
     response = manager_client.post(

@@ -92,7 +92,7 @@ def _project_urls() -> dict[str, URLPattern]:
     return {
         name: pattern
         for name, pattern in _walk(get_resolver())
-        if name == "home" or name.split(":")[0] in {"inventory", "orders", "suppliers"}
+        if name == "home" or name.split(":")[0] in {"inventory", "suppliers", "orders", "planning"}
     }
 
 

@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RegexPattern
 from django.utils import timezone
 
-from config.middleware import SESSION_REFRESHED_KEY, session_refresh_interval
+from common.middleware import SESSION_REFRESHED_KEY, session_refresh_interval
 from tests.factories import UserFactory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -145,7 +145,7 @@ def test_templates_have_no_inline_scripts_styles_or_handlers(path):
         assert "src=" in attributes, f"inline <script{attributes}>"
 
 
-@pytest.mark.parametrize("module", ["inventory/charts.py", "inventory/charts_reorder.py"])
+@pytest.mark.parametrize("module", ["inventory/charts.py", "planning/charts.py"])
 def test_server_rendered_charts_use_no_style_attributes(module):
     source = (BASE_DIR / module).read_text()
     # The docstrings say why; no string in the code writes one.

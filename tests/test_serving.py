@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import path
 
 from backoffice.views import HomeView
-from config.logging import JsonFormatter
+from common.logs import JsonFormatter
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,7 +47,7 @@ def test_healthz_answers_ok_without_sign_in_when_the_database_answers(client):
 def test_healthz_answers_503_when_the_database_does_not(client):
     broken = mock.MagicMock()
     broken.__enter__.return_value.execute.side_effect = OperationalError("connection refused")
-    with mock.patch("config.health.connection.cursor", return_value=broken):
+    with mock.patch("common.health.connection.cursor", return_value=broken):
         response = client.get("/healthz")
 
     assert response.status_code == 503
@@ -57,7 +57,7 @@ def test_healthz_answers_503_when_the_database_does_not(client):
 @pytest.mark.django_db
 def test_healthz_answers_503_when_connecting_fails(client):
     with mock.patch(
-        "config.health.connection.cursor", side_effect=OperationalError("could not connect")
+        "common.health.connection.cursor", side_effect=OperationalError("could not connect")
     ):
         response = client.get("/healthz")
 

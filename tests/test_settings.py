@@ -54,7 +54,7 @@ def test_without_secret_key_in_production_django_refuses_to_use_one(load_setting
 
 
 def test_deploy_check_names_a_missing_secret_key(monkeypatch, settings):
-    from config import checks
+    from common import checks
 
     settings.DEBUG = False
     monkeypatch.setattr(checks, "secret_key_missing", lambda: True)

@@ -8,8 +8,10 @@ from contextlib import contextmanager
 
 from django.db import connection, models, transaction
 
+from backoffice.integrity import level_counters_rebuild
 from inventory.models import Product, SafetyStockChange, StockLevel, StockMovement
 from orders.models import Allocation, Customer, OrderLine, Release, SalesOrder
+from orders.services.demand import daily_demand_add_lines
 from suppliers.models import (
     PurchaseOrder,
     PurchaseOrderLine,
@@ -110,9 +112,6 @@ class Rows:
         return sum(map(len, self.parents.values())) + sum(map(len, self.leaves.values()))
 
     def flush(self) -> None:
-        from orders.models import OrderLine
-        from orders.services.demand import daily_demand_add_lines
-
         with transaction.atomic(), own_timestamps():
             last_line = OrderLine.objects.order_by("-pk").values_list("pk", flat=True).first()
             for model in PARENTS:
@@ -126,6 +125,9 @@ class Rows:
             # The lines just written are complete (placed, allocated, cancelled): their daily
             # demand is counted from them, as the order services would have counted it.
             daily_demand_add_lines(after_id=last_line or 0)
+            # Likewise the levels' stored backordered and on-order counters, which the services
+            # keep as they go: recounted from the lines and purchase orders now written.
+            level_counters_rebuild()
 
 
 def _insert(model: type[models.Model], names: tuple[str, ...], rows: list[dict]) -> None:

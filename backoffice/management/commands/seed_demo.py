@@ -33,7 +33,6 @@ from backoffice.demo.events import Clock
 from backoffice.demo.plan import plan_block
 from backoffice.demo.replay import ServiceReplay
 from backoffice.demo.rows import Rows
-from backoffice.integrity import level_counters_rebuild
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from orders.models import OrderLine, SalesOrder
 from suppliers.models import PurchaseOrder
@@ -137,9 +136,6 @@ class Command(BaseCommand):
                     f"  block {block + 1:,}/{scale:,}: {written:,} rows written "
                     f"({time.monotonic() - began:.1f} s)"
                 )
-        # The bulk rows bypass the services that keep the levels' stored counters; count them
-        # once from the lines written, as the services would have kept them.
-        level_counters_rebuild()
 
     def _summary(self, elapsed: float) -> None:
         orders = dict(

@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.http import HttpResponseRedirect
 
+from common.auth import AdminSignInForm
 from common.cleaning import plain_int
-from config.auth import AdminSignInForm
 
 
 def selection_is_valid(values: list[str]) -> bool:

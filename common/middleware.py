@@ -84,7 +84,7 @@ class SessionIdleMiddleware:
         session = getattr(request, "session", None)
         # Without a session cookie there is nothing to keep alive, and checking costs no query.
         # Only signed-in sessions are refreshed: touching a stale anonymous one would create a
-        # new session row for nobody. Sign-in stamps the session (see config.apps), so the first
+        # new session row for nobody. Sign-in stamps the session (see common.apps), so the first
         # request after it does not write again.
         if session is not None and session.session_key and SESSION_KEY in session:
             refreshed = session.get(SESSION_REFRESHED_KEY, 0)
