@@ -20,9 +20,10 @@ from common.admin import (
     DocumentNumberSearchMixin,
     EditedColumnsOnlyMixin,
     ReadOnlyAdminMixin,
+    edited_columns,
 )
 from inventory.models import Product, SafetyStockChange, StockLevel, StockMovement, Warehouse
-from inventory.services import stock_adjust
+from inventory.services import safety_stock_record, stock_adjust
 
 # --- inventory models --------------------------------------------------------------------------
 
@@ -170,22 +171,17 @@ class StockLevelAdmin(EditedColumnsOnlyMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change and "safety_stock" in form.changed_data:
-            # The same history safety_stock_set keeps. That service opens its own durable
-            # transaction, which cannot run inside the admin's change view transaction, so the
-            # row is written here, after locking the level to read the value being replaced.
-            old_value = (
-                StockLevel.objects.select_for_update(no_key=True)
-                .values_list("safety_stock", flat=True)
-                .get(pk=obj.pk)
+            # Through the service that keeps the history (safety_stock_set's own writer, which
+            # runs inside the change view's transaction); the other edited columns save after.
+            safety_stock_record(
+                values={obj.pk: (obj.safety_stock, "Changed in the admin")}, by=request.user
             )
-            if old_value != obj.safety_stock:
-                SafetyStockChange.objects.create(
-                    level=obj,
-                    old_value=old_value,
-                    new_value=obj.safety_stock,
-                    reason="Changed in the admin",
-                    changed_by=request.user,
-                )
+            others = [
+                name for name in edited_columns(obj, form.changed_data) if name != "safety_stock"
+            ]
+            if others:
+                obj.save(update_fields=others)
+            return
         super().save_model(request, obj, form, change)
 
     @admin.action(description="Adjust stock…", permissions=["adjust_stock"])

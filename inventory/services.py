@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 
 from common.bulk import columns_add
@@ -294,27 +295,46 @@ def safety_stock_set(
         raise ValidationError("Choose stock levels from the list.", code="unknown_level") from None
     if not ids:
         raise ValidationError("Choose at least one stock level.", code="no_levels")
-    # A plain row lock is enough: safety stock is not part of any read-check-write on quantities.
-    levels = list(
-        StockLevel.objects.filter(pk__in=ids).select_for_update(no_key=True).order_by("pk")
-    )
+    return safety_stock_record(values=dict.fromkeys(ids, (value, reason)), by=by)
+
+
+def safety_stock_record(
+    *, values: Mapping[int, tuple[int, str]], by, lock: bool = True
+) -> list[SafetyStockChange]:
+    """Give each level (by id) its new safety stock and record the change with who and why,
+    inside the caller's transaction; values are (safety stock, reason), already cleaned.
+
+    The one writer of safety stock: safety_stock_set, the admin's edit (inside the admin's own
+    transaction) and planning's "apply suggested" all come through here. Levels are locked in
+    key order unless the caller holds their locks already (lock=False)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("safety_stock_record must run inside the caller's transaction")
+    ids = sorted(values)
+    levels = StockLevel.objects.filter(pk__in=ids).order_by("pk")
+    if lock:
+        # A plain row lock is enough: safety stock is not part of any read-check-write on
+        # quantities.
+        levels = levels.select_for_update(no_key=True)
+    levels = list(levels)
     if len(levels) != len(ids):
         raise ValidationError(
             "Some of the chosen stock levels no longer exist.", code="unknown_level"
         )
     user = acting_user(by)
-    changes = [
-        SafetyStockChange(
-            level=level,
-            old_value=level.safety_stock,
-            new_value=value,
-            reason=reason,
-            changed_by=user,
-        )
-        for level in levels
-        if level.safety_stock != value
-    ]
+    changes = []
     for level in levels:
+        value, reason = values[level.pk]
+        if level.safety_stock == value:
+            continue
+        changes.append(
+            SafetyStockChange(
+                level=level,
+                old_value=level.safety_stock,
+                new_value=value,
+                reason=reason[:255],
+                changed_by=user,
+            )
+        )
         level.safety_stock = value
     levels_save(levels=[c.level for c in changes], fields=["safety_stock"])
     SafetyStockChange.objects.bulk_create(changes)

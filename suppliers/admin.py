@@ -1,12 +1,14 @@
 """Admin for data fixes on suppliers, supply terms and purchase orders.
 
 Purchase order status and received quantities belong to the purchasing and receiving services;
-shipments are written only by receiving, so they are read-only here.
+shipments are written only by receiving, so they are read-only here. What a draft orders (its
+supplier, warehouse, products and quantities) can be changed until it is sent; from then on the
+stock levels count its outstanding quantities as on order, so only the services may change them.
 """
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
@@ -166,6 +168,30 @@ def _is_draft(purchase_order) -> bool:
     return purchase_order is None or purchase_order.status == PurchaseOrderStatus.DRAFT
 
 
+def _purchase_order_locked(pk) -> PurchaseOrder | None:
+    """The purchase order row, locked until the admin's save commits.
+
+    Sending, receiving and cancelling lock this row before they count its lines as on order, so
+    a save that holds it decides draft-or-not on the current status, and a concurrent send counts
+    the lines as this save leaves them."""
+    return PurchaseOrder.objects.select_for_update(no_key=True).filter(pk=pk).first()
+
+
+def _fixed_edits_posted(data, *, prefix: str, current: dict[str, object]) -> bool:
+    """Whether a submitted form changes a field that is read-only now, typically because the
+    order was sent after the page was opened; such values are ignored when saving."""
+    return any(
+        f"{prefix}{name}" in data and data[f"{prefix}{name}"] != str(value)
+        for name, value in current.items()
+    )
+
+
+FIXED_AFTER_SENDING = (
+    "%s is no longer a draft, so its supplier, warehouse, products and ordered quantities are "
+    "fixed: those changes were not saved. Cancel it and draft a new order to order differently."
+)
+
+
 class PurchaseOrderLineInline(admin.TabularInline):
     """Lines can be added and re-specified while the order is a draft; once it is sent, what was
     ordered is fixed and only the price can be corrected. Received quantities belong to receiving."""
@@ -180,6 +206,15 @@ class PurchaseOrderLineInline(admin.TabularInline):
 
     def get_extra(self, request, obj=None, **kwargs):
         return 1 if obj is None else 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # A model admin drops the form's declared fields that are read-only, an inline does not:
+        # without this, a sent order's page would demand the quantity it does not show.
+        fixed = [
+            f for f in self.get_readonly_fields(request, obj) if f in self.form.declared_fields
+        ]
+        kwargs.setdefault("form", type(self.form.__name__, (self.form,), dict.fromkeys(fixed)))
+        return super().get_formset(request, obj, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ["quantity_received", "outstanding"]
@@ -268,10 +303,50 @@ class PurchaseOrderAdmin(DocumentNumberSearchMixin, EditedColumnsOnlyMixin, admi
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None or request.method != "POST":
+            return obj
+        # Read again under the row lock, which the change view's transaction holds until the
+        # form and its lines are saved (see _purchase_order_locked).
+        return (
+            self.get_queryset(request)
+            .select_for_update(no_key=True, of=("self",))
+            .filter(pk=obj.pk)
+            .first()
+        )
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
+        elif not _is_draft(obj) and self._sent_order_edits_posted(request, obj):
+            self.message_user(request, FIXED_AFTER_SENDING % obj.number, messages.WARNING)
         super().save_model(request, obj, form, change)
+
+    @staticmethod
+    def _sent_order_edits_posted(request, obj) -> bool:
+        data = request.POST
+        if _fixed_edits_posted(
+            data, prefix="", current={"supplier": obj.supplier_id, "warehouse": obj.warehouse_id}
+        ):
+            return True
+        lines = {str(line.pk): line for line in obj.lines.all()}
+        for key, line_id in data.items():
+            if not (key.startswith("lines-") and key.endswith("-id")):
+                continue
+            line = lines.get(line_id)
+            prefix = key.removesuffix("id")
+            if line is None:
+                # A line added on the draft's page: a sent order takes no new lines.
+                if data.get(f"{prefix}product") or data.get(f"{prefix}quantity_ordered"):
+                    return True
+            elif _fixed_edits_posted(
+                data,
+                prefix=prefix,
+                current={"product": line.product_id, "quantity_ordered": line.quantity_ordered},
+            ):
+                return True
+        return False
 
     @admin.display(description="number", ordering="pk")
     def number(self, obj):
@@ -321,6 +396,23 @@ class PurchaseOrderLineAdmin(DocumentNumberSearchMixin, EditedColumnsOnlyMixin, 
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None and request.method == "POST":
+            obj.purchase_order = _purchase_order_locked(obj.purchase_order_id)
+        return obj
+
+    def save_model(self, request, obj, form, change):
+        if not _is_draft(obj.purchase_order) and _fixed_edits_posted(
+            request.POST,
+            prefix="",
+            current={"product": obj.product_id, "quantity_ordered": obj.quantity_ordered},
+        ):
+            self.message_user(
+                request, FIXED_AFTER_SENDING % obj.purchase_order.number, messages.WARNING
+            )
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="outstanding")
     def outstanding(self, obj):

@@ -3,7 +3,6 @@
 
 # --- stock table, safety stock, adjust / count, transfer -------------------------------------
 # The home page above predates this part; the rest of the stock pages' imports start here.
-# ruff: noqa: E402
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin

@@ -7,10 +7,17 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from common.cleaning import quantity_clean
 from inventory.models import MovementKind, SafetyStockChange, StockLevel, StockMovement
-from inventory.services import safety_stock_set, stock_adjust, stock_count, stock_transfer
+from inventory.services import (
+    safety_stock_record,
+    safety_stock_set,
+    stock_adjust,
+    stock_count,
+    stock_transfer,
+)
 from tests.factories import CustomerFactory, StockLevelFactory, WarehouseFactory
 from tests.helpers import (
     error_codes,
@@ -90,7 +97,7 @@ import django, os
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
 django.setup()
 from django.core.exceptions import ValidationError
-from inventory.services import quantity_clean
+from common.cleaning import quantity_clean
 try:
     quantity_clean("1e999999999")
 except ValidationError as error:
@@ -511,6 +518,41 @@ def test_safety_stock_set_records_old_new_and_who(staff_user, manager_user, prod
         (12, 5, manager_user, ""),
     ]
     assert [first.pk, second.pk] == [c.pk for c in history]
+
+
+def test_safety_stock_record_gives_each_level_its_own_value_and_reason(staff_user):
+    first, second = StockLevelFactory(), StockLevelFactory()
+    with transaction.atomic():
+        changes = safety_stock_record(
+            values={first.pk: (4, "Lumpy seller"), second.pk: (0, "Not stocked any more")},
+            by=staff_user,
+        )
+
+    # second already had 0: nothing to record for it.
+    assert [(c.level_id, c.old_value, c.new_value, c.reason) for c in changes] == [
+        (first.pk, 0, 4, "Lumpy seller")
+    ]
+    first.refresh_from_db()
+    assert first.safety_stock == 4
+
+
+# A real transaction per statement: the suite's usual test-wide transaction would hide the check.
+@pytest.mark.django_db(transaction=True)
+def test_safety_stock_record_refuses_to_run_outside_a_transaction(staff_user):
+    level = StockLevelFactory()
+    with pytest.raises(RuntimeError, match="inside the caller's transaction"):
+        safety_stock_record(values={level.pk: (3, "")}, by=staff_user)
+    level.refresh_from_db()
+    assert level.safety_stock == 0
+    assert not SafetyStockChange.objects.exists()
+
+
+def test_safety_stock_record_refuses_a_level_that_does_not_exist(staff_user):
+    level = StockLevelFactory()
+    with pytest.raises(ValidationError) as excinfo, transaction.atomic():
+        safety_stock_record(values={level.pk: (3, ""), level.pk + 999: (3, "")}, by=staff_user)
+    assert error_codes(excinfo) == {"unknown_level"}
+    assert not SafetyStockChange.objects.exists()
 
 
 def test_safety_stock_set_in_bulk_skips_unchanged_levels(staff_user, product, warehouse):
