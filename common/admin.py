@@ -1,4 +1,5 @@
-"""Building blocks shared by the inventory, orders and suppliers admins."""
+"""Building blocks every app's admin shares: read-only history rows, saving only the edited
+columns, and search by document number."""
 
 import re
 

@@ -1,4 +1,4 @@
-"""Set-based statements for the order services: one SQL statement whatever the number of rows.
+"""Set-based statements for the services: one SQL statement whatever the number of rows.
 
 Django's `bulk_update` writes a CASE WHEN per row, which PostgreSQL evaluates row by row against
 every case (quadratic in the batch), and SQLite's variable limit splits long `IN` lists and

@@ -1,5 +1,4 @@
-"""Small pieces every area's pages share: quantity fields, service errors on forms, streamed CSV
-export of a django-tables2 table, and double-submit tokens."""
+"""Form pieces every area's pages share: the quantity field and service errors shown on a form."""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Stock pages: home (what needs attention), stock overview, product detail, adjustments."""
-
-
-# --- stock table, safety stock, adjust / count, transfer -------------------------------------
-# The home page above predates this part; the rest of the stock pages' imports start here.
+"""Stock pages: the stock overview, safety stock (inline and in bulk), adjustments and transfers."""
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin

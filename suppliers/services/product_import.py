@@ -1,6 +1,6 @@
 """The write behind the product CSV import: products and their supply terms, upserted in batches.
 
-Field rules live here (the preview in inventory.imports uses the same cleaners to explain each bad
+Field rules live here (the preview in suppliers.imports uses the same cleaners to explain each bad
 row), so what the preview accepts is exactly what the write accepts.
 """
 

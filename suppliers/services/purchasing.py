@@ -1,4 +1,4 @@
-"""Every write to purchasing: supply terms, purchase orders and receiving shipments."""
+"""Purchase orders: create a draft, send it (its lines go on order), cancel it."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Purchasing and receiving pages: expected deliveries and the receive form, suppliers, and
-purchase orders (list, detail, create, send, cancel)."""
+"""Purchase order pages: list, detail, create, send and cancel."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Verify that stock, the ledger, allocations, receipts and order statuses agree (rules 1–2)."""
+"""Verify that stock, the ledger, allocations, receipts, order statuses, daily demand and the
+levels' stored counters agree (rules 1–2)."""
 
 import time
 
