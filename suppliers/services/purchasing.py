@@ -180,7 +180,7 @@ def purchase_order_send(*, purchase_order_id: int, by) -> PurchaseOrder:
         raise ValidationError(
             "%(number)s has no lines to send.", code="no_lines", params={"number": po.number}
         )
-    _on_order_add(po, {product_id: quantity for product_id, quantity in lines})
+    _on_order_add(po, dict(lines))
     po.status = PurchaseOrderStatus.SENT
     po.sent_at = timezone.now()
     po.sent_by = acting_user(by)
