@@ -14,7 +14,8 @@ def fill(apps, schema_editor):
     OrderLine = apps.get_model("orders", "OrderLine")
     StockLevel = apps.get_model("inventory", "StockLevel")
     waiting = OrderLine.objects.filter(quantity_backordered__gt=0)
-    pairs = waiting.values_list("product_id", "order__warehouse_id").distinct()
+    # The model ordering (by id) would otherwise join the DISTINCT and give one pair per line.
+    pairs = waiting.order_by().values_list("product_id", "order__warehouse_id").distinct()
     StockLevel.objects.bulk_create(
         [StockLevel(product_id=p, warehouse_id=w) for p, w in pairs], ignore_conflicts=True
     )

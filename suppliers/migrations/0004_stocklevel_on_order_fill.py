@@ -18,7 +18,8 @@ def fill(apps, schema_editor):
     open_lines = PurchaseOrderLine.objects.filter(
         purchase_order__status__in=OPEN_STATUSES, quantity_ordered__gt=F("quantity_received")
     )
-    pairs = open_lines.values_list("product_id", "purchase_order__warehouse_id").distinct()
+    # The model ordering (by id) would otherwise join the DISTINCT and give one pair per line.
+    pairs = open_lines.order_by().values_list("product_id", "purchase_order__warehouse_id").distinct()
     StockLevel.objects.bulk_create(
         [StockLevel(product_id=p, warehouse_id=w) for p, w in pairs], ignore_conflicts=True
     )
