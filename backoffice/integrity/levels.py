@@ -201,11 +201,20 @@ def level_counters_rebuild() -> int:
     """Recount every level's backordered and on order from their sources, creating the levels a
     waiting line or an open purchase order line needs; for data written in bulk (the demo and
     benchmark seeders). Returns the number of levels whose counters changed."""
-    pairs = set(
-        OrderLine.objects.filter(quantity_backordered__gt=0).values_list(
-            "product_id", "order__warehouse_id"
-        )
-    ) | set(open_po_lines().values_list("product_id", "purchase_order__warehouse_id"))
+    # order_by() first: the models' ordering would join the DISTINCT and repeat pairs per line.
+    waiting = (
+        OrderLine.objects.filter(quantity_backordered__gt=0)
+        .order_by()
+        .values_list("product_id", "order__warehouse_id")
+        .distinct()
+    )
+    incoming = (
+        open_po_lines()
+        .order_by()
+        .values_list("product_id", "purchase_order__warehouse_id")
+        .distinct()
+    )
+    pairs = set(waiting) | set(incoming)
     StockLevel.objects.bulk_create(
         [StockLevel(product_id=p, warehouse_id=w) for p, w in sorted(pairs)],
         ignore_conflicts=True,
