@@ -76,50 +76,42 @@ class SupplyTermFormSet(BaseInlineFormSet):
             preferred.add(key)
 
 
-class SupplyTermInline(admin.TabularInline):
-    """A product's terms from each supplier (supplier SKU, cost, lead time, pack size)."""
+TERM_COLUMNS = (
+    "supplier_sku",
+    "unit_cost",
+    "lead_time_days",
+    "min_order_qty",
+    "pack_size",
+    "is_preferred",
+)
+
+
+class TermInlineBase(admin.TabularInline):
+    """Supply terms edited from one side (a product or a supplier), the other side typed in."""
 
     model = SupplierProduct
     form = SupplyTermForm
     formset = SupplyTermFormSet
-    fk_name = "product"
     extra = 0
-    autocomplete_fields = ("supplier",)
-    fields = (
-        "supplier",
-        "supplier_sku",
-        "unit_cost",
-        "lead_time_days",
-        "min_order_qty",
-        "pack_size",
-        "is_preferred",
-    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("supplier", "product")
 
 
-class SupplierTermInline(admin.TabularInline):
+class SupplyTermInline(TermInlineBase):
+    """A product's terms from each supplier (supplier SKU, cost, lead time, pack size)."""
+
+    fk_name = "product"
+    autocomplete_fields = ("supplier",)
+    fields = ("supplier", *TERM_COLUMNS)
+
+
+class SupplierTermInline(TermInlineBase):
     """The supplier's terms for each product it sells."""
 
-    model = SupplierProduct
-    form = SupplyTermForm
-    formset = SupplyTermFormSet
     fk_name = "supplier"
-    extra = 0
     autocomplete_fields = ("product",)
-    fields = (
-        "product",
-        "supplier_sku",
-        "unit_cost",
-        "lead_time_days",
-        "min_order_qty",
-        "pack_size",
-        "is_preferred",
-    )
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("product", "supplier")
+    fields = ("product", *TERM_COLUMNS)
 
 
 @admin.register(Supplier)
