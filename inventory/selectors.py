@@ -125,3 +125,11 @@ def product_history_parts(*, product_id: int) -> list[HistoryPart]:
         ),
         admin_log_rows(app_label="inventory", model="stocklevel", object_ids=levels),
     ]
+
+
+def backorders_waiting(*, warehouse_id: int, product_ids: list[int]) -> bool:
+    """Whether anyone waits for any of these products at the warehouse, by the levels' stored
+    backordered counters (kept by the orders services)."""
+    return StockLevel.objects.filter(
+        warehouse_id=warehouse_id, product_id__in=product_ids, backordered__gt=0
+    ).exists()

@@ -12,6 +12,7 @@ from common.numbers import document_number
 
 from .filters import age_bucket, age_days
 from .models import Allocation, OrderLine, SalesOrder, SalesOrderStatus
+from .selectors import release_allocation_values
 
 NUM = {"td": {"class": "num"}, "th": {"class": "num"}}
 # Short codes and dates read better on one line; long names may wrap.
@@ -251,18 +252,22 @@ class ReleaseAllocationTable(tables.Table):
             if not (column.column.exclude_from_export or column.name in exclude_columns)
         ]
         names = [column.name for column in columns]
-        queryset = self.data.data.values_list(*(self.EXPORT_VALUES[name] for name in names))
+        values = release_allocation_values(
+            allocations=self.data.data,
+            fields=[self.EXPORT_VALUES[name] for name in names],
+            chunk_size=self.EXPORT_CHUNK,
+        )
         order_at = names.index("order") if "order" in names else None
 
         def rows():
             yield [force_str(column.header) for column in columns]
-            for values in queryset.iterator(chunk_size=self.EXPORT_CHUNK):
+            for row in values:
                 if order_at is None:
-                    yield values
+                    yield row
                 else:
-                    values = list(values)
-                    values[order_at] = document_number("SO", values[order_at])
-                    yield values
+                    row = list(row)
+                    row[order_at] = document_number("SO", row[order_at])
+                    yield row
 
         return rows()
 

@@ -16,8 +16,10 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
+    Max,
     Min,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -37,6 +39,7 @@ from suppliers.models import (
     Shipment,
     ShipmentLine,
     Supplier,
+    SupplierProduct,
 )
 
 # Outstanding on a line; a tolerated over-receipt leaves nothing outstanding, never a negative.
@@ -212,6 +215,30 @@ def purchase_orders_listed(*, today: dt.date | None = None) -> QuerySet[Purchase
     )
 
 
+def purchase_order_lines(*, purchase_order_id: int) -> QuerySet[PurchaseOrderLine]:
+    """A purchase order's lines with their products, in the order they were entered."""
+    return (
+        PurchaseOrderLine.objects.filter(purchase_order_id=purchase_order_id)
+        .select_related("product")
+        .order_by("id")
+    )
+
+
+def purchase_order_shipments(*, purchase_order_id: int) -> QuerySet[Shipment]:
+    """A purchase order's shipments, newest first, with who received them and what arrived on
+    each (two queries for any number of shipments)."""
+    return (
+        Shipment.objects.filter(purchase_order_id=purchase_order_id)
+        .select_related("received_by")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=ShipmentLine.objects.select_related("purchase_order_line__product"),
+            )
+        )
+    )
+
+
 def shipment_warehouse_id(*, shipment_id) -> int | None:
     """The warehouse a shipment was received into, or None for an unknown shipment."""
 
@@ -232,6 +259,50 @@ def shipment_product_ids(*, shipment_id: int) -> list[int]:
                 "purchase_order_line__product_id", flat=True
             )
         )
+    )
+
+
+# --- suppliers and their terms ------------------------------------------------------------------
+
+
+def _count_per_supplier(queryset: QuerySet) -> Coalesce:
+    """A correlated count per supplier, so two counts on one row do not multiply each other."""
+    counted = (
+        queryset.filter(supplier=OuterRef("pk"))
+        .order_by()
+        .values("supplier")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def suppliers_listed() -> QuerySet[Supplier]:
+    """Suppliers by name with how many products they supply and how many of their purchase
+    orders still expect stock."""
+    return Supplier.objects.annotate(
+        term_count=_count_per_supplier(SupplierProduct.objects.all()),
+        open_po_count=_count_per_supplier(
+            PurchaseOrder.objects.filter(status__in=OPEN_PO_STATUSES)
+        ),
+    ).order_by("name")
+
+
+def supplier_terms(*, supplier_id: int) -> QuerySet[SupplierProduct]:
+    """A supplier's terms with their products, by SKU."""
+    return (
+        SupplierProduct.objects.filter(supplier_id=supplier_id)
+        .select_related("product")
+        .order_by("product__sku")
+    )
+
+
+def product_supply_terms(*, product_id: int) -> QuerySet[SupplierProduct]:
+    """A product's terms with their suppliers, the preferred one first, then by supplier name."""
+    return (
+        SupplierProduct.objects.filter(product_id=product_id)
+        .select_related("supplier")
+        .order_by("-is_preferred", "supplier__name")
     )
 
 
@@ -302,3 +373,11 @@ def supplier_lead_times(*, supplier_ids: Iterable[int] | None = None) -> dict[in
             on_time=on_time[supplier_id],
         )
     return stats
+
+
+def supplier_longest_lead_time(*, supplier_id: int, product_ids: Iterable[int]) -> int | None:
+    """The longest lead time, in days, the supplier promises for these products; None when it
+    has no terms for any of them."""
+    return SupplierProduct.objects.filter(
+        supplier_id=supplier_id, product_id__in=list(product_ids)
+    ).aggregate(days=Max("lead_time_days"))["days"]

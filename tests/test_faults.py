@@ -133,7 +133,7 @@ def test_release_failing_midway_applies_nothing_and_shows_503(
     before = database_snapshot()
     # orders_lock_ids runs after the allocations, lines and levels were written.
     monkeypatch.setattr(
-        "orders.services.release.orders_lock_ids",
+        "orders.services.release.confirm.orders_lock_ids",
         failing_midway(order_common.orders_lock_ids, raise_operational_error),
     )
 
@@ -190,7 +190,7 @@ def test_other_errors_still_get_the_500_page(staff_client, waiting_release, monk
     def broken(*args, **kwargs):
         raise ZeroDivisionError
 
-    monkeypatch.setattr("orders.services.release.orders_lock_ids", broken)
+    monkeypatch.setattr("orders.services.release.confirm.orders_lock_ids", broken)
     response = staff_client.post(reverse("orders:release-review"), data)
     assert response.status_code == 500
 
@@ -207,7 +207,7 @@ def test_release_survives_its_connection_being_killed_midway(
     data = release_post(staff_client, warehouse, product)
     before = database_snapshot()
     monkeypatch.setattr(
-        "orders.services.release.orders_lock_ids",
+        "orders.services.release.confirm.orders_lock_ids",
         failing_midway(order_common.orders_lock_ids, terminate_own_backend),
     )
 

@@ -148,7 +148,7 @@ def test_a_release_rolled_back_after_queueing_sends_nothing(
         raise RuntimeError("failure after the notification was queued")
 
     with (
-        mock.patch("orders.services.release.notify_ready_after_commit", queue_then_fail),
+        mock.patch("orders.services.release.confirm.notify_ready_after_commit", queue_then_fail),
         pytest.raises(RuntimeError),
     ):
         release_all(warehouse, product, staff_user)

@@ -8,7 +8,7 @@ from django.urls import reverse
 from common.cleaning import plain_int
 from inventory.forms import IdListField
 from inventory.models import StockLevel
-from orders.imports import _priority_parse
+from orders.imports.check import _priority_parse
 from tests.helpers import give_stock, level_for
 
 pytestmark = pytest.mark.django_db

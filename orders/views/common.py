@@ -9,9 +9,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.text import get_text_list
 
-from inventory.models import Product
-
-from ..selectors import backordered_by_product
+from ..selectors import backordered_by_product, products_by_sku
 from ..services import (
     CancelResult,
 )
@@ -33,7 +31,7 @@ def _release_offer(result: CancelResult, warehouse_id: int) -> str:
     units = sum(result.freed.values())
     if not waiting:
         return f" {_plural(units, 'unit')} went back to stock; nobody is waiting for them."
-    skus = list(Product.objects.filter(pk__in=waiting).values_list("sku", flat=True))
+    skus = list(products_by_sku(product_ids=waiting).values_list("sku", flat=True))
     try:
         url = reverse("orders:release-review")
     except NoReverseMatch:

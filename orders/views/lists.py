@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum, Value
-from django.db.models.functions import Coalesce
 from django.utils.functional import cached_property
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from common.views import CsvExportMixin
 
-from ..filters import AGE_BUCKETS, BackorderFilter, SalesOrderFilter, bucket_q
-from ..selectors import backorder_lines, line_etas, orders_listed, queue_position
+from ..filters import AGE_BUCKETS, BackorderFilter, SalesOrderFilter
+from ..selectors import (
+    backorder_age_totals,
+    backorder_lines,
+    line_etas,
+    orders_listed,
+    queue_position,
+)
 from ..tables import BackorderTable, SalesOrderTable
 
 
@@ -81,13 +85,7 @@ class BackorderListView(CsvExportMixin, PermissionRequiredMixin, SingleTableMixi
             lines = (
                 others.qs if not others.is_bound or others.is_valid() else others.queryset.none()
             )
-            aggregates = {}
-            for key, *_ in AGE_BUCKETS:
-                aggregates[f"lines_{key}"] = Count("id", filter=bucket_q(key))
-                aggregates[f"units_{key}"] = Coalesce(
-                    Sum("quantity_backordered", filter=bucket_q(key)), Value(0)
-                )
-            self._bucket_totals = lines.order_by().aggregate(**aggregates)
+            self._bucket_totals = backorder_age_totals(lines=lines)
         return self._bucket_totals
 
     def get_context_data(self, **kwargs):
@@ -122,6 +120,3 @@ class CountedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return self._known_count
-
-
-# --- one order ----------------------------------------------------------------------------------

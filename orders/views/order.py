@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -17,7 +16,6 @@ from common.cleaning import plain_int
 from common.forms import form_add_service_error
 from common.lookups import NameOrNumberLookupView
 from common.views import OnceTokenMixin
-from inventory.models import Product
 
 from ..forms import (
     CancelForm,
@@ -26,8 +24,8 @@ from ..forms import (
     PlaceOrderForm,
     ShipOrderForm,
 )
-from ..models import Allocation, Customer, OrderLine, SalesOrder
-from ..selectors import line_etas
+from ..models import Customer, OrderLine, SalesOrder
+from ..selectors import line_etas, order_allocations, products_matching
 from ..services import (
     customer_create,
     order_cancel,
@@ -52,11 +50,7 @@ class OrderDetailView(PermissionRequiredMixin, DetailView):
         for line in lines:
             line.eta = etas.get(line.pk)
         context["lines"] = lines
-        context["allocations"] = (
-            Allocation.objects.filter(line__order=order)
-            .select_related("line__product", "release", "shipment", "created_by")
-            .order_by("created_at", "id")
-        )
+        context["allocations"] = order_allocations(order_id=order.pk)
         context["can_ship"] = order.is_open and any(line.quantity_allocated for line in lines)
         return context
 
@@ -130,9 +124,7 @@ class ProductLookupView(PermissionRequiredMixin, View):
         query = request.GET.get("q", "").strip()[:40]
         products = []
         if query:
-            products = Product.objects.filter(is_active=True).filter(
-                Q(sku__istartswith=query) | Q(name__icontains=query)
-            )[:20]
+            products = products_matching(text=query)
         return render(request, "orders/_sku_options.html", {"products": products})
 
 
@@ -302,6 +294,3 @@ class CustomerCreateView(PermissionRequiredMixin, View):
                 messages.success(request, f"Customer {customer.name} added.")
                 return redirect(f"{reverse('orders:order-create')}?customer={customer.pk}")
         return render(request, self.template_name, {"form": form})
-
-
-# --- CSV import --------------------------------------------------------------------------------

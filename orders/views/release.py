@@ -21,7 +21,7 @@ from django_tables2 import RequestConfig, SingleTableMixin
 
 from common.numbers import document_number
 from common.views import CsvExportMixin
-from inventory.models import Product, Warehouse
+from inventory.models import Warehouse
 from orders.forms.release import (
     ConfirmReleaseForm,
     ReleaseLinesForm,
@@ -33,6 +33,7 @@ from suppliers.selectors import shipment_product_ids
 from ..filters import ReleaseAllocationFilter
 from ..models import Release
 from ..selectors import (
+    products_by_sku,
     release_allocation_lines,
     release_allocations,
     release_ready_orders,
@@ -285,9 +286,7 @@ class ReleaseReviewView(PermissionRequiredMixin, View):
                 document_number("SH", plan.shipment_id) if plan.shipment_id else ""
             )
             # Requested products with neither stock nor a queue here: the plan leaves them out.
-            context["quiet_products"] = (
-                list(Product.objects.filter(pk__in=quiet).order_by("sku")) if quiet else []
-            )
+            context["quiet_products"] = list(products_by_sku(product_ids=quiet)) if quiet else []
             context["can_confirm"] = any(
                 product.available > 0 and product.lines for product in plan.products
             )

@@ -7,10 +7,6 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db.models import (
-    Max,
-    Prefetch,
-)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
@@ -31,12 +27,13 @@ from suppliers.models import (
     OPEN_PO_STATUSES,
     PurchaseOrder,
     PurchaseOrderStatus,
-    ShipmentLine,
     Supplier,
-    SupplierProduct,
 )
 from suppliers.selectors import (
+    purchase_order_lines,
+    purchase_order_shipments,
     purchase_orders_listed,
+    supplier_longest_lead_time,
 )
 from suppliers.services import (
     purchase_order_cancel,
@@ -46,15 +43,6 @@ from suppliers.services import (
 from suppliers.tables import PurchaseOrderTable
 
 CANCELLABLE = (PurchaseOrderStatus.DRAFT, *OPEN_PO_STATUSES)
-
-
-# --- Receiving -------------------------------------------------------------------------------
-
-
-# --- Suppliers -------------------------------------------------------------------------------
-
-
-# --- Purchase orders -------------------------------------------------------------------------
 
 
 class PurchaseOrderListView(CsvExportMixin, PermissionRequiredMixin, SingleTableMixin, FilterView):
@@ -78,19 +66,14 @@ class PurchaseOrderDetailView(PermissionRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         po = self.object
-        lines = list(po.lines.select_related("product").order_by("id"))
+        lines = list(purchase_order_lines(purchase_order_id=po.pk))
         context["lines"] = lines
         context["totals"] = {
             "ordered": sum(line.quantity_ordered for line in lines),
             "received": sum(line.quantity_received for line in lines),
             "outstanding": sum(line.outstanding for line in lines),
         }
-        context["shipments"] = po.shipments.select_related("received_by").prefetch_related(
-            Prefetch(
-                "lines",
-                queryset=ShipmentLine.objects.select_related("purchase_order_line__product"),
-            )
-        )
+        context["shipments"] = purchase_order_shipments(purchase_order_id=po.pk)
         context["can_send"] = po.status == PurchaseOrderStatus.DRAFT
         context["can_cancel"] = po.status in CANCELLABLE
         context["is_overdue"] = po.is_open and po.expected_date < timezone.localdate()
@@ -166,9 +149,7 @@ class PurchaseOrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
 
     @staticmethod
     def default_expected_date(supplier: Supplier, product_ids: list[int]) -> dt.date | None:
-        longest = SupplierProduct.objects.filter(
-            supplier=supplier, product_id__in=product_ids
-        ).aggregate(days=Max("lead_time_days"))["days"]
+        longest = supplier_longest_lead_time(supplier_id=supplier.pk, product_ids=product_ids)
         if longest is None:
             return None
         return timezone.localdate() + dt.timedelta(days=longest)

@@ -13,11 +13,15 @@ from django_tables2 import SingleTableMixin
 
 from common.forms import form_add_service_error
 from common.views import CsvExportMixin
-from inventory.models import StockLevel
+from inventory.selectors import backorders_waiting
 from suppliers.filters import ReceivingFilter
 from suppliers.forms import ReceiveShipmentForm, fresh_key
 from suppliers.models import PurchaseOrder, Shipment
-from suppliers.selectors import inbound_purchase_orders, shipment_product_ids
+from suppliers.selectors import (
+    inbound_purchase_orders,
+    purchase_order_lines,
+    shipment_product_ids,
+)
 from suppliers.services import shipment_receive
 from suppliers.tables import ReceivingTable
 
@@ -79,7 +83,7 @@ class ReceiveView(PermissionRequiredMixin, View):
         )
 
     def get_lines(self, po: PurchaseOrder):
-        return po.lines.select_related("product").order_by("id")
+        return purchase_order_lines(purchase_order_id=po.pk)
 
     def render_form(self, po: PurchaseOrder, form: ReceiveShipmentForm):
         return render(self.request, self.template_name, {"po": po, "form": form})
@@ -99,10 +103,7 @@ class ReceiveView(PermissionRequiredMixin, View):
                 f"This delivery was already recorded as {shipment.number}; it counted once.",
             )
         product_ids = shipment_product_ids(shipment_id=shipment.pk)
-        # The levels' stored queue counters (kept by the orders services) say whether anyone waits.
-        if StockLevel.objects.filter(
-            warehouse_id=po.warehouse_id, product_id__in=product_ids, backordered__gt=0
-        ).exists():
+        if backorders_waiting(warehouse_id=po.warehouse_id, product_ids=product_ids):
             query = [("warehouse", po.warehouse_id), ("shipment", shipment.pk)]
             query += [("product", product_id) for product_id in product_ids]
             return redirect(f"{reverse('orders:release-review')}?{urlencode(query)}")

@@ -1,8 +1,6 @@
 """Supplier pages: the list, one supplier with its terms and open orders, the look-up."""
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.views.generic import DetailView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
@@ -10,27 +8,9 @@ from django_tables2 import SingleTableMixin
 from common.lookups import NameOrNumberLookupView
 from common.views import CsvExportMixin
 from suppliers.filters import SupplierFilter
-from suppliers.models import (
-    OPEN_PO_STATUSES,
-    PurchaseOrder,
-    PurchaseOrderStatus,
-    Supplier,
-    SupplierProduct,
-)
-from suppliers.selectors import inbound_purchase_orders
+from suppliers.models import PurchaseOrderStatus, Supplier
+from suppliers.selectors import inbound_purchase_orders, supplier_terms, suppliers_listed
 from suppliers.tables import SupplierTable
-
-
-def _count_per_supplier(queryset) -> Coalesce:
-    """A correlated count per supplier, so two counts on one row do not multiply each other."""
-    counted = (
-        queryset.filter(supplier=OuterRef("pk"))
-        .order_by()
-        .values("supplier")
-        .annotate(total=Count("pk"))
-        .values("total")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
 class SupplierListView(CsvExportMixin, PermissionRequiredMixin, SingleTableMixin, FilterView):
@@ -42,12 +22,7 @@ class SupplierListView(CsvExportMixin, PermissionRequiredMixin, SingleTableMixin
     export_name = "suppliers"
 
     def get_queryset(self):
-        return Supplier.objects.annotate(
-            term_count=_count_per_supplier(SupplierProduct.objects.all()),
-            open_po_count=_count_per_supplier(
-                PurchaseOrder.objects.filter(status__in=OPEN_PO_STATUSES)
-            ),
-        ).order_by("name")
+        return suppliers_listed()
 
 
 class SupplierDetailView(PermissionRequiredMixin, DetailView):
@@ -59,7 +34,7 @@ class SupplierDetailView(PermissionRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         supplier = self.object
-        context["terms"] = supplier.terms.select_related("product").order_by("product__sku")
+        context["terms"] = supplier_terms(supplier_id=supplier.pk)
         context["open_orders"] = inbound_purchase_orders().filter(supplier=supplier)
         context["draft_count"] = supplier.purchase_orders.filter(
             status=PurchaseOrderStatus.DRAFT

@@ -15,7 +15,6 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 
 from inventory.models import StockLevel
 from inventory.services import stock_adjust
-from orders import imports
 from orders.models import OrderLine, Priority, SalesOrder
 from tests.factories import CustomerFactory, ProductFactory, StockLevelFactory, UserFactory
 
@@ -320,13 +319,13 @@ def test_unreadable_files_are_refused_before_anything_is_kept(
 
 
 def test_too_many_rows_are_refused(staff_client, setup, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_ROWS", 2)
+    monkeypatch.setattr("orders.imports.upload.MAX_ROWS", 2)
     response = upload(staff_client, GOOD)
     assertContains(response, "more than 2 order rows")
 
 
 def test_too_large_files_are_refused(staff_client, setup, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_BYTES", 50)
+    monkeypatch.setattr("orders.imports.upload.MAX_BYTES", 50)
     response = upload(staff_client, GOOD)
     assertContains(response, "larger than")
 

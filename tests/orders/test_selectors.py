@@ -1,21 +1,37 @@
-"""orders.selectors: the backorder queue, ETAs for waiting lines and demand history."""
+"""orders.selectors: the backorder queue and its age buckets, ETAs for waiting lines, demand
+history, an order's allocations, the products pages name, and a release's allocations; and
+inventory's backorders_waiting, whose counters the orders services keep."""
 
 import datetime as dt
 
 import pytest
 from django.utils import timezone
 
+from inventory.selectors import backorders_waiting
 from orders.models import Priority
 from orders.selectors import (
+    backorder_age_totals,
     backorder_lines,
     backorder_queue,
     backorder_queues,
     backordered_by_product,
     demand_history,
     line_etas,
+    order_allocations,
+    products_by_sku,
+    products_matching,
     queue_position,
+    release_allocation_values,
+    release_allocations,
 )
-from orders.services import order_cancel, order_line_cancel, order_ship
+from orders.services import (
+    ReleaseDecision,
+    order_cancel,
+    order_line_cancel,
+    order_ship,
+    release_confirm,
+    release_propose,
+)
 from suppliers.models import PurchaseOrderLine
 from suppliers.services import purchase_order_cancel, shipment_receive
 from tests.factories import CustomerFactory, ProductFactory, SupplierFactory, WarehouseFactory
@@ -333,3 +349,166 @@ def test_demand_history_leaves_out_cancelled_quantities(staff_user, product, war
     place(CustomerFactory(), warehouse, [(product, 2)], by=staff_user, placed_at=placed_on(day))
     history = demand_history(product_id=product.pk, warehouse_id=warehouse.pk, days=2, end=day)
     assert history == [(dt.date(2026, 4, 9), 0), (day, 3 + 2)]
+
+
+# --- the backorder list's age buckets -----------------------------------------------------------
+
+
+def days_ago(days: int) -> dt.datetime:
+    return placed_on(timezone.localdate() - dt.timedelta(days=days), hour=0)
+
+
+def test_backorder_age_totals_count_lines_and_units_per_bucket(staff_user, product, warehouse):
+    gadget = ProductFactory()
+    east = WarehouseFactory(code="EAST")
+    for days, quantity, where in (
+        (0, 2, warehouse),
+        (7, 3, warehouse),
+        (8, 4, east),
+        (31, 6, east),
+    ):
+        place(
+            CustomerFactory(), where, [(product, quantity)], by=staff_user, placed_at=days_ago(days)
+        )
+    place(  # one order, two waiting lines: two lines in its bucket
+        CustomerFactory(),
+        warehouse,
+        [(product, 1), (gadget, 5)],
+        by=staff_user,
+        placed_at=days_ago(14),
+    )
+    stocked = ProductFactory()
+    give_stock(stocked, warehouse, 9, by=staff_user)
+    served = place(CustomerFactory(), warehouse, [(stocked, 9)], by=staff_user)  # waits for nothing
+    assert served.lines.get().quantity_backordered == 0
+
+    assert backorder_age_totals(lines=backorder_lines()) == {
+        "lines_0-7": 2,
+        "units_0-7": 5,
+        "lines_8-14": 3,
+        "units_8-14": 10,
+        "lines_15-30": 0,
+        "units_15-30": 0,
+        "lines_31+": 1,
+        "units_31+": 6,
+    }
+    assert backorder_age_totals(lines=backorder_lines(warehouse_id=east.pk)) == {
+        "lines_0-7": 0,
+        "units_0-7": 0,
+        "lines_8-14": 1,
+        "units_8-14": 4,
+        "lines_15-30": 0,
+        "units_15-30": 0,
+        "lines_31+": 1,
+        "units_31+": 6,
+    }
+
+
+# --- one order ----------------------------------------------------------------------------------
+
+
+def test_order_allocations_are_the_orders_own_oldest_first_with_what_they_name(
+    staff_user, product, warehouse, django_assert_num_queries
+):
+    give_stock(product, warehouse, 2, by=staff_user)
+    order = place(CustomerFactory(), warehouse, [(product, 5)], by=staff_user)
+    give_stock(product, warehouse, 3, by=staff_user)
+    plan = release_propose(warehouse_id=warehouse.pk, product_ids=[product.pk])
+    (line,) = plan.products[0].lines
+    release = release_confirm(
+        warehouse_id=warehouse.pk,
+        product_ids=[product.pk],
+        fingerprint=plan.fingerprint,
+        decisions=[ReleaseDecision(line_id=line.line_id, quantity=3)],
+        by=staff_user,
+    ).release
+    order_ship(order_id=order.pk, by=staff_user)
+    give_stock(product, warehouse, 1, by=staff_user)
+    place(CustomerFactory(), warehouse, [(product, 1)], by=staff_user)  # another order's
+
+    with django_assert_num_queries(1):
+        rows = [
+            (
+                a.kind,
+                a.quantity,
+                a.line.product.sku,
+                a.release.number if a.release_id else "",
+                a.created_by.username,
+            )
+            for a in order_allocations(order_id=order.pk)
+        ]
+
+    assert rows == [
+        ("placement", 2, "WIDGET-1", "", "staff-user"),
+        ("release", 3, "WIDGET-1", release.number, "staff-user"),
+        ("shipment", -5, "WIDGET-1", "", "staff-user"),
+    ]
+
+
+def test_products_matching_finds_active_products_by_sku_start_or_name(db):
+    ProductFactory(sku="BOLT-10", name="Hex bolt")
+    ProductFactory(sku="ABOLT-1", name="Anchor")  # "bolt" inside the SKU only: not a match
+    ProductFactory(sku="NUT-2", name="Nut for a bolt")
+    ProductFactory(sku="BOLT-OLD", name="Old bolt", is_active=False)
+    ProductFactory(sku="WASHER", name="Washer")
+
+    assert [p.sku for p in products_matching(text="bolt")] == ["BOLT-10", "NUT-2"]
+    assert [p.sku for p in products_matching(text="bolt", limit=1)] == ["BOLT-10"]
+
+
+def test_products_by_sku_lists_only_the_products_asked_for_in_sku_order(db):
+    zed, able, _other = ProductFactory(sku="ZED"), ProductFactory(sku="ABLE"), ProductFactory()
+    assert [p.sku for p in products_by_sku(product_ids=[zed.pk, able.pk])] == ["ABLE", "ZED"]
+    assert list(products_by_sku(product_ids=[])) == []
+
+
+# --- one release --------------------------------------------------------------------------------
+
+
+def test_release_allocation_values_are_the_fields_asked_for_in_release_order(
+    staff_user, product, warehouse
+):
+    early = waiting_order(product, warehouse, 2, by=staff_user, hours=0)
+    urgent = waiting_order(product, warehouse, 4, by=staff_user, hours=5, priority=Priority.URGENT)
+    give_stock(product, warehouse, 5, by=staff_user)
+    plan = release_propose(warehouse_id=warehouse.pk, product_ids=[product.pk])
+    result = release_confirm(
+        warehouse_id=warehouse.pk,
+        product_ids=[product.pk],
+        fingerprint=plan.fingerprint,
+        decisions=[
+            ReleaseDecision(line_id=line.line_id, quantity=line.quantity)
+            for line in plan.products[0].lines
+        ],
+        by=staff_user,
+    )
+
+    values = release_allocation_values(
+        allocations=release_allocations(release_id=result.release.pk),
+        fields=["line__order_id", "line__product__sku", "quantity", "reason"],
+        chunk_size=1,
+    )
+
+    assert list(values) == [
+        (urgent.pk, "WIDGET-1", 4, "Queue position 1"),
+        (early.pk, "WIDGET-1", 1, "Queue position 2"),
+    ]
+
+
+# --- inventory.selectors.backorders_waiting -----------------------------------------------------
+
+
+def test_backorders_waiting_follows_the_queue_of_the_products_at_the_warehouse(
+    staff_user, product, warehouse
+):
+    gadget, idle = ProductFactory(), ProductFactory()
+    east = WarehouseFactory(code="EAST")
+    order = place(CustomerFactory(), warehouse, [(product, 3)], by=staff_user)
+    place(CustomerFactory(), east, [(gadget, 2)], by=staff_user)
+
+    assert backorders_waiting(warehouse_id=warehouse.pk, product_ids=[idle.pk, product.pk])
+    assert not backorders_waiting(warehouse_id=warehouse.pk, product_ids=[gadget.pk, idle.pk])
+    assert backorders_waiting(warehouse_id=east.pk, product_ids=[gadget.pk])
+    assert not backorders_waiting(warehouse_id=east.pk, product_ids=[product.pk])
+    order_cancel(order_id=order.pk, reason="Gone", by=staff_user)
+    assert not backorders_waiting(warehouse_id=warehouse.pk, product_ids=[product.pk])
