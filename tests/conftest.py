@@ -16,7 +16,13 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from backoffice.roles import MANAGER_GROUP, STAFF_GROUP
-from tests.factories import ProductFactory, UserFactory, WarehouseFactory
+from tests.factories import (
+    CustomerFactory,
+    ProductFactory,
+    SupplierFactory,
+    UserFactory,
+    WarehouseFactory,
+)
 
 # Playwright's sync API keeps an asyncio loop in the main thread, which would make Django refuse
 # database access from the test body while a browser is open.
@@ -147,6 +153,18 @@ def admin_user(db):
 
 
 @pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def manager_client(client, manager_user):
+    client.force_login(manager_user)
+    return client
+
+
+@pytest.fixture
 def warehouse(db):
     return WarehouseFactory(code="MAIN", name="Main warehouse")
 
@@ -154,6 +172,22 @@ def warehouse(db):
 @pytest.fixture
 def product(db):
     return ProductFactory(sku="WIDGET-1", name="Blue widget")
+
+
+@pytest.fixture
+def gadget(db):
+    """A second product, for orders and purchase orders of more than one line."""
+    return ProductFactory(sku="GADGET-2", name="Red gadget")
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory(name="Acme Hardware")
+
+
+@pytest.fixture
+def supplier(db):
+    return SupplierFactory(name="Northwind")
 
 
 # --- Browser -------------------------------------------------------------------------------------

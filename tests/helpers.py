@@ -1,4 +1,4 @@
-"""Helpers shared by the service, selector and invariant tests.
+"""Helpers shared by the test modules: services, selectors, pages, the admin and invariants.
 
 Stock is only ever given through the services (so the ledger agrees), and the invariants are
 checked with plain ORM aggregates, independent of the code under test.
@@ -6,12 +6,18 @@ checked with plain ORM aggregates, independent of the code under test.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-from collections.abc import Iterable
+import io
+from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.forms import CheckboxInput
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from inventory.models import StockLevel, StockMovement
@@ -36,14 +42,34 @@ def give_stock(product, warehouse, quantity: int, *, by, reason: str = "Opening 
     return level
 
 
-def place(customer, warehouse, lines, *, by, priority=Priority.NORMAL, placed_at=None):
-    """Place an order for [(product, quantity), ...]."""
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def place(
+    customer,
+    warehouse,
+    lines,
+    *,
+    by,
+    priority=Priority.NORMAL,
+    placed_at=None,
+    days_ago: int = 0,
+    ref: str = "",
+):
+    """Place an order for [(product, quantity), ...], `days_ago` days back unless `placed_at`.
+
+    `ref` is the customer's own reference for the order.
+    """
+    if placed_at is None and days_ago:
+        placed_at = timezone.now() - dt.timedelta(days=days_ago)
     return order_place(
         customer_id=customer.pk,
         warehouse_id=warehouse.pk,
         lines=[(product.pk, quantity) for product, quantity in lines],
         by=by,
         priority=priority,
+        customer_reference=ref,
         placed_at=placed_at,
     )
 
@@ -72,6 +98,13 @@ def error_codes(excinfo) -> set[str]:
 
 def error_text(excinfo) -> str:
     return " ".join(excinfo.value.messages)
+
+
+def count_queries(func: Callable[[], object]) -> tuple[int, object]:
+    """The number of queries `func()` runs, and what it returned."""
+    with CaptureQueriesContext(connection) as queries:
+        result = func()
+    return len(queries.captured_queries), result
 
 
 def free_not_owed(product, warehouse) -> int:
@@ -180,3 +213,39 @@ def invariants_check(*, product_ids: Iterable[int] | None = None) -> None:
     assert not history_mismatch.exists(), [
         (line.pk, line.quantity_allocated, line.history) for line in history_mismatch
     ]
+
+
+# --- pages and the admin --------------------------------------------------------------------------
+
+
+def page_text(response) -> str:
+    return response.content.decode()
+
+
+def csv_rows(response) -> list[list[str]]:
+    """The rows of a streamed CSV export."""
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(body)))
+
+
+def admin_url(model, view, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def post_data_from(response) -> dict:
+    """The POST a browser would send back for an admin change page as loaded, inlines included."""
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms.append(inline.formset.management_form)
+        forms.extend(inline.formset.forms)
+    data = {}
+    for form in forms:
+        for name, field in form.fields.items():
+            value = form[name].value()
+            if isinstance(field.widget, CheckboxInput):
+                if value:
+                    data[form.add_prefix(name)] = "on"
+            elif value is not None:
+                data[form.add_prefix(name)] = value
+    data["_save"] = "Save"
+    return data

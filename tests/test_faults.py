@@ -57,18 +57,6 @@ def failing_midway(original, fail):
 
 
 @pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-@pytest.fixture
-def manager_client(client, manager_user):
-    client.force_login(manager_user)
-    return client
-
-
-@pytest.fixture
 def waiting_release(staff_user, warehouse, product):
     """Two orders waiting for 5 and 3 units, and 8 units on the shelf to release to them."""
     for quantity in (5, 3):

@@ -7,8 +7,6 @@ inside the test's own transaction (outside tests these are BEGIN / COMMIT, not c
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.selectors import stock_overview
@@ -16,14 +14,7 @@ from orders.models import SalesOrderStatus
 from orders.selectors import backorder_lines, line_etas
 from orders.services import ReleaseDecision, release_confirm, release_propose
 from tests.factories import CustomerFactory, ProductFactory, SupplierFactory, WarehouseFactory
-from tests.helpers import give_stock, level_for, place, sent_po
-
-
-def count_queries(func) -> tuple[int, object]:
-    with CaptureQueriesContext(connection) as queries:
-        result = func()
-    return len(queries.captured_queries), result
-
+from tests.helpers import count_queries, give_stock, level_for, place, sent_po
 
 # --- order_place -------------------------------------------------------------------------------
 

@@ -34,12 +34,6 @@ from tests.factories import (
 from tests.helpers import give_stock, level_for, line_of, place, sent_po
 
 
-@pytest.fixture
-def manager_client(client, manager_user):
-    client.force_login(manager_user)
-    return client
-
-
 def rows(response) -> list[tuple]:
     """(who, action code, quantity, reason) of each entry on the page, top to bottom."""
     return [

@@ -7,9 +7,6 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
-from django.db import connection
-from django.forms import CheckboxInput
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from inventory.models import (
@@ -32,6 +29,7 @@ from tests.factories import (
     UserFactory,
     WarehouseFactory,
 )
+from tests.helpers import admin_url, count_queries, post_data_from
 
 pytestmark = pytest.mark.django_db
 
@@ -58,31 +56,8 @@ def allocate(level, quantity, *, by):
     assert level.allocated == quantity
 
 
-def admin_url(model, view, *args):
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
-
-
-def messages_of(response):
+def messages_with_levels(response):
     return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
-
-
-def post_data_from(response):
-    """The POST a browser would send back for an admin change page as loaded, inlines included."""
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        forms.append(inline.formset.management_form)
-        forms.extend(inline.formset.forms)
-    data = {}
-    for form in forms:
-        for name, field in form.fields.items():
-            value = form[name].value()
-            if isinstance(field.widget, CheckboxInput):
-                if value:
-                    data[form.add_prefix(name)] = "on"
-            elif value is not None:
-                data[form.add_prefix(name)] = value
-    data["_save"] = "Save"
-    return data
 
 
 @pytest.fixture
@@ -181,13 +156,6 @@ def test_stock_filter(admin_client, admin_user):
 # --- no N+1 on changelists -----------------------------------------------------------------------
 
 
-def count_queries(client, url):
-    with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(ctx.captured_queries), response
-
-
 @pytest.mark.parametrize("model", [StockLevel, StockMovement, SafetyStockChange])
 def test_changelist_queries_do_not_grow_with_rows(
     admin_client, admin_user, model, django_assert_num_queries
@@ -200,7 +168,8 @@ def test_changelist_queries_do_not_grow_with_rows(
     url = admin_url(model, "changelist")
     add_rows(3)
     admin_client.get(url)  # warm caches that belong to the session, not to the page
-    with_three, _ = count_queries(admin_client, url)
+    with_three, page = count_queries(lambda: admin_client.get(url))
+    assert page.status_code == 200
     add_rows(17)
 
     # Session, user, the two counts, the page of rows with its joins, and the filters' choices:
@@ -397,7 +366,7 @@ def test_adjust_action_writes_a_movement_through_the_service(admin_client, admin
             expected,
         )
         assert (movement.reason, movement.created_by) == ("Found a pallet", admin_user)
-    assert messages_of(response) == [
+    assert messages_with_levels(response) == [
         ("success", f"Adjusted 2 stock levels by +5: {first} now 9; {second} now 14.")
     ]
 
@@ -443,7 +412,7 @@ def test_adjust_below_allocated_is_an_error_and_other_levels_still_change(admin_
     fine.refresh_from_db()
     assert (short.on_hand, short.movements.count()) == (10, 1)
     assert (fine.on_hand, fine.movements.count()) == (5, 2)
-    levels, texts = zip(*messages_of(response), strict=True)
+    levels, texts = zip(*messages_with_levels(response), strict=True)
     assert levels == ("error", "success")
     assert texts[0].startswith(f"{short}: Only 2 of {short.product.sku}")
     assert "allocated to orders" in texts[0]

@@ -6,8 +6,6 @@ Every refused input must show a clear message on the page AND leave the database
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 import pytest
@@ -24,7 +22,7 @@ from tests.factories import (
     UserFactory,
     WarehouseFactory,
 )
-from tests.helpers import give_stock, level_for, place, sent_po
+from tests.helpers import csv_rows, give_stock, level_for, place, sent_po
 
 pytestmark = pytest.mark.django_db
 
@@ -50,21 +48,10 @@ def level(staff_user, product, warehouse):
 
 
 @pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-@pytest.fixture
 def nobody_client(client):
     """Signed in, but in no role."""
     client.force_login(UserFactory(username="no-role"))
     return client
-
-
-def csv_rows(response) -> list[list[str]]:
-    body = b"".join(response.streaming_content).decode()
-    return list(csv.reader(io.StringIO(body)))
 
 
 def ledger_and_safety_snapshot():

@@ -30,12 +30,6 @@ def import_dir(settings, tmp_path):
 
 
 @pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-@pytest.fixture
 def setup(staff_user, warehouse, product):
     """MAIN warehouse, WIDGET-1 with 5 on the shelf, GADGET-2 with none, two customers."""
     level = StockLevelFactory(product=product, warehouse=warehouse)

@@ -18,12 +18,6 @@ pytestmark = pytest.mark.django_db
 OPTION = re.compile(r'<option value="([^"]*)">([^<]*)</option>')
 
 
-@pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
 def lookup(client, typed):
     return client.get(reverse("orders:customer-lookup"), {"customer": typed})
 

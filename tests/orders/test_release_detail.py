@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 from django.urls import reverse
 
 from orders.models import Priority
 from orders.services import order_ship
 from orders.views.release import ReleaseDetailView
-from tests.factories import ProductFactory
+from tests.factories import CustomerFactory, ProductFactory
+from tests.helpers import csv_rows, give_stock, place
 from tests.orders.test_release_views import (
     _confirm_as_proposed,
     allocations_shown,
-    give_stock,
-    place,
     ready_orders_shown,
 )
 
@@ -31,19 +27,18 @@ def page_url(release, **query) -> str:
 def released(warehouse, staff_user, *, orders: int, products: list, quantity: int = 2):
     """Orders each waiting for `quantity` of every product, all released in one batch."""
     placed = [
-        place(warehouse, [(product, quantity) for product in products], by=staff_user)
+        place(
+            CustomerFactory(),
+            warehouse,
+            [(product, quantity) for product in products],
+            by=staff_user,
+        )
         for _ in range(orders)
     ]
     for product in products:
         give_stock(product, warehouse, quantity * orders, by=staff_user)
     release = _confirm_as_proposed(warehouse, products[0], staff_user, products=products)
     return release, placed
-
-
-@pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
 
 
 @pytest.fixture
@@ -55,8 +50,10 @@ def test_summary_counts_units_lines_products_orders_and_the_ready_ones(
     staff_client, staff_user, warehouse, products
 ):
     gear, bolt, nut = products
-    ready = place(warehouse, [(gear, 2), (bolt, 1)], by=staff_user, priority=Priority.HIGH)
-    partly = place(warehouse, [(gear, 3), (nut, 4)], by=staff_user)
+    ready = place(
+        CustomerFactory(), warehouse, [(gear, 2), (bolt, 1)], by=staff_user, priority=Priority.HIGH
+    )
+    partly = place(CustomerFactory(), warehouse, [(gear, 3), (nut, 4)], by=staff_user)
     give_stock(gear, warehouse, 5, by=staff_user)
     give_stock(bolt, warehouse, 1, by=staff_user)
     release = _confirm_as_proposed(warehouse, gear, staff_user, products=[gear, bolt])
@@ -99,8 +96,8 @@ def test_allocations_are_paged_fifty_at_a_time_in_the_order_released(
 
 def test_ready_orders_are_paged_by_priority_then_age(staff_client, staff_user, warehouse, products):
     gear = products[0]
-    normal = [place(warehouse, [(gear, 1)], by=staff_user) for _ in range(24)]
-    urgent = place(warehouse, [(gear, 1)], by=staff_user, priority=Priority.HIGH)
+    normal = [place(CustomerFactory(), warehouse, [(gear, 1)], by=staff_user) for _ in range(24)]
+    urgent = place(CustomerFactory(), warehouse, [(gear, 1)], by=staff_user, priority=Priority.HIGH)
     give_stock(gear, warehouse, 25, by=staff_user)
     release = _confirm_as_proposed(warehouse, gear, staff_user)
 
@@ -166,8 +163,7 @@ def test_a_too_long_sku_is_a_form_error_and_lists_nothing(
 
 def read_csv(response) -> list[list[str]]:
     assert response.streaming
-    body = b"".join(response.streaming_content).decode()
-    return list(csv.reader(io.StringIO(body)))
+    return csv_rows(response)
 
 
 def test_csv_streams_every_allocation_as_released(staff_client, staff_user, warehouse, products):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from urllib.parse import parse_qs, urlencode
 
@@ -17,39 +16,18 @@ from inventory.models import StockLevel, StockMovement
 from inventory.services import stock_adjust
 from orders.forms import release as forms_release
 from orders.models import Allocation, OrderLine, Priority, Release
-from orders.services import ReleaseDecision, order_place, release_confirm, release_propose
+from orders.services import ReleaseDecision, release_confirm, release_propose
 from suppliers.services import purchase_order_create, purchase_order_send, shipment_receive
 from tests.factories import (
     CustomerFactory,
     ProductFactory,
-    StockLevelFactory,
     SupplierFactory,
     UserFactory,
     WarehouseFactory,
 )
+from tests.helpers import give_stock, line_of, page_text, place
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def give_stock(product, warehouse, quantity, *, by):
-    level = StockLevel.objects.filter(product=product, warehouse=warehouse).first()
-    level = level or StockLevelFactory(product=product, warehouse=warehouse)
-    stock_adjust(level_id=level.pk, delta=quantity, reason="Found on a pallet", by=by)
-
-
-def place(warehouse, lines, *, by, priority=Priority.NORMAL, days_ago=0, customer=None):
-    return order_place(
-        customer_id=(customer or CustomerFactory()).pk,
-        warehouse_id=warehouse.pk,
-        lines=[(product.pk, quantity) for product, quantity in lines],
-        by=by,
-        priority=priority,
-        placed_at=timezone.now() - dt.timedelta(days=days_ago),
-    )
-
-
-def line_of(order, product) -> OrderLine:
-    return OrderLine.objects.get(order=order, product=product)
 
 
 def review_url(warehouse, products, shipment=None) -> str:
@@ -107,10 +85,6 @@ def state() -> tuple:
     )
 
 
-def page_text(response) -> str:
-    return response.content.decode()
-
-
 def ready_orders_shown(response) -> list:
     """The ready orders on the release page's current page of them."""
     return [row.record for row in response.context["ready_table"].page.object_list]
@@ -126,20 +100,21 @@ def errors_of(response) -> str:
 
 
 @pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-@pytest.fixture
 def queue(warehouse, product, staff_user):
     """Three orders waiting for WIDGET-1 and 10 free units: high priority goes first, then age."""
     orders = {
-        "old_normal": place(warehouse, [(product, 4)], by=staff_user, days_ago=5),
-        "new_high": place(
-            warehouse, [(product, 3)], by=staff_user, priority=Priority.HIGH, days_ago=1
+        "old_normal": place(
+            CustomerFactory(), warehouse, [(product, 4)], by=staff_user, days_ago=5
         ),
-        "newest_normal": place(warehouse, [(product, 5)], by=staff_user),
+        "new_high": place(
+            CustomerFactory(),
+            warehouse,
+            [(product, 3)],
+            by=staff_user,
+            priority=Priority.HIGH,
+            days_ago=1,
+        ),
+        "newest_normal": place(CustomerFactory(), warehouse, [(product, 5)], by=staff_user),
     }
     give_stock(product, warehouse, 10, by=staff_user)
     return orders
@@ -217,7 +192,7 @@ def test_review_says_plainly_when_there_is_no_free_stock_or_nobody_waits(
         ProductFactory(sku="UNWANTED"),
         ProductFactory(sku="UNTOUCHED"),
     )
-    place(warehouse, [(owed, 2)], by=staff_user)
+    place(CustomerFactory(), warehouse, [(owed, 2)], by=staff_user)
     give_stock(unwanted, warehouse, 5, by=staff_user)
 
     response = staff_client.get(review_url(warehouse, [owed, unwanted, untouched]))
@@ -301,7 +276,7 @@ def test_review_query_count_does_not_grow_with_products_or_waiting_lines(
     products = [ProductFactory() for _ in range(product_count)]
     # Each order waits for every product: line_count lines in all.
     for _ in range(line_count // product_count):
-        place(warehouse, [(product, 2) for product in products], by=staff_user)
+        place(CustomerFactory(), warehouse, [(product, 2) for product in products], by=staff_user)
     for product in products:
         give_stock(product, warehouse, line_count, by=staff_user)
     url = review_url(warehouse, products)
@@ -315,7 +290,7 @@ def test_reviewing_one_product_of_a_shipment_reads_the_way_back_in_one_query(
     staff_client, staff_user, manager_user, warehouse, product_count, django_assert_num_queries
 ):
     products = [ProductFactory() for _ in range(product_count)]
-    place(warehouse, [(product, 2) for product in products], by=staff_user)
+    place(CustomerFactory(), warehouse, [(product, 2) for product in products], by=staff_user)
     shipment = receive(warehouse, products, by=staff_user, manager=manager_user)
     # As above, and:
     # 11. SELECT the shipment's warehouse (form validation)
@@ -358,8 +333,11 @@ def long_queues(staff_user, warehouse, monkeypatch):
     The page is cut to two lines per product."""
     monkeypatch.setattr(forms_release, "PAGE_LINES", 5)
     gear, bolt = ProductFactory(sku="GEAR"), ProductFactory(sku="BOLT")
-    orders = [place(warehouse, [(gear, 2)], by=staff_user, days_ago=9 - n) for n in range(5)]
-    bolt_order = place(warehouse, [(bolt, 1)], by=staff_user)
+    orders = [
+        place(CustomerFactory(), warehouse, [(gear, 2)], by=staff_user, days_ago=9 - n)
+        for n in range(5)
+    ]
+    bolt_order = place(CustomerFactory(), warehouse, [(bolt, 1)], by=staff_user)
     give_stock(gear, warehouse, 7, by=staff_user)
     give_stock(bolt, warehouse, 1, by=staff_user)
     return gear, bolt, orders, bolt_order
@@ -594,7 +572,7 @@ def test_a_decision_for_a_line_not_in_the_plan_is_refused_and_applies_nothing(
     staff_client, staff_user, queue, warehouse, product
 ):
     other_product = ProductFactory()
-    outsider = place(warehouse, [(other_product, 2)], by=staff_user)
+    outsider = place(CustomerFactory(), warehouse, [(other_product, 2)], by=staff_user)
     give_stock(other_product, warehouse, 2, by=staff_user)
     page = staff_client.get(review_url(warehouse, [product]))
     before = state()
@@ -633,7 +611,9 @@ def test_a_plan_made_stale_by_a_new_order_shows_the_message_and_the_fresh_propos
     staff_client, staff_user, queue, warehouse, product
 ):
     page = staff_client.get(review_url(warehouse, [product]))
-    urgent = place(warehouse, [(product, 2)], by=staff_user, priority=Priority.URGENT)
+    urgent = place(
+        CustomerFactory(), warehouse, [(product, 2)], by=staff_user, priority=Priority.URGENT
+    )
     before = state()
 
     response = staff_client.post(reverse("orders:release-review"), post_data(page))
@@ -690,7 +670,7 @@ def test_a_stale_plan_keeps_the_reasons_of_moved_up_lines_that_still_wait(
         reverse("orders:release-review"),
         post_data(page, move_up=str(newest.pk), **{f"reason_{newest.pk}": "Hospital order"}),
     )
-    place(warehouse, [(product, 1)], by=staff_user)
+    place(CustomerFactory(), warehouse, [(product, 1)], by=staff_user)
 
     response = staff_client.post(reverse("orders:release-review"), post_data(moved))
 
@@ -791,7 +771,7 @@ def test_moving_up_a_line_that_no_longer_waits_shows_the_fresh_proposal(
 def test_after_receiving_the_review_covers_the_shipment(
     staff_client, staff_user, manager_user, warehouse, product
 ):
-    waiting = place(warehouse, [(product, 4)], by=staff_user)
+    waiting = place(CustomerFactory(), warehouse, [(product, 4)], by=staff_user)
     po = purchase_order_create(
         supplier_id=SupplierFactory().pk,
         warehouse_id=warehouse.pk,
@@ -839,9 +819,11 @@ def test_release_page_lists_allocations_and_the_orders_that_became_ready(
     staff_client, staff_user, warehouse, product
 ):
     other = ProductFactory(sku="OTHER-1")
-    ready = place(warehouse, [(product, 3)], by=staff_user, priority=Priority.HIGH)
-    partly = place(warehouse, [(product, 2), (other, 1)], by=staff_user)
-    short = place(warehouse, [(product, 5)], by=staff_user)
+    ready = place(
+        CustomerFactory(), warehouse, [(product, 3)], by=staff_user, priority=Priority.HIGH
+    )
+    partly = place(CustomerFactory(), warehouse, [(product, 2), (other, 1)], by=staff_user)
+    short = place(CustomerFactory(), warehouse, [(product, 5)], by=staff_user)
     give_stock(product, warehouse, 7, by=staff_user)
     release = _confirm_as_proposed(warehouse, product, staff_user)
 

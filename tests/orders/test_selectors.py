@@ -4,7 +4,6 @@ inventory's backorders_waiting, whose counters the orders services keep."""
 
 import datetime as dt
 
-import pytest
 from django.utils import timezone
 
 from inventory.selectors import backorders_waiting
@@ -34,24 +33,14 @@ from orders.services import (
 )
 from suppliers.models import PurchaseOrderLine
 from suppliers.services import purchase_order_cancel, shipment_receive
-from tests.factories import CustomerFactory, ProductFactory, SupplierFactory, WarehouseFactory
-from tests.helpers import give_stock, line_of, place, sent_po
+from tests.factories import CustomerFactory, ProductFactory, WarehouseFactory
+from tests.helpers import give_stock, line_of, place, sent_po, today
 
 T0 = timezone.now().replace(microsecond=0) - dt.timedelta(days=3)
 
 
 def at(hours: int) -> dt.datetime:
     return T0 + dt.timedelta(hours=hours)
-
-
-@pytest.fixture
-def supplier(db):
-    return SupplierFactory(name="Northwind")
-
-
-@pytest.fixture
-def today():
-    return timezone.localdate()
 
 
 def waiting_order(product, warehouse, quantity, *, by, hours=0, priority=Priority.NORMAL):
@@ -199,10 +188,10 @@ def test_eta_is_now_when_free_stock_is_on_the_shelf(staff_user, product, warehou
 
 
 def test_eta_is_the_expected_date_of_the_covering_purchase_order(
-    staff_user, manager_user, supplier, product, warehouse, today
+    staff_user, manager_user, supplier, product, warehouse
 ):
     waiting = waiting_order(product, warehouse, 3, by=staff_user)
-    due = today + dt.timedelta(days=4)
+    due = today() + dt.timedelta(days=4)
     po = sent_po(supplier, warehouse, [(product, 10)], by=manager_user, expected_date=due)
     (eta,) = etas_for([waiting], product)
     assert (eta.state, eta.date, eta.reference) == ("expected", due, po.number)
@@ -210,10 +199,10 @@ def test_eta_is_the_expected_date_of_the_covering_purchase_order(
 
 
 def test_eta_is_overdue_when_the_covering_po_date_has_passed(
-    staff_user, manager_user, supplier, product, warehouse, today
+    staff_user, manager_user, supplier, product, warehouse
 ):
     waiting = waiting_order(product, warehouse, 3, by=staff_user)
-    was_due = today - dt.timedelta(days=2)
+    was_due = today() - dt.timedelta(days=2)
     sent_po(supplier, warehouse, [(product, 3)], by=manager_user, expected_date=was_due)
     (eta,) = etas_for([waiting], product)
     assert (eta.state, eta.date) == ("overdue", was_due)
@@ -221,7 +210,7 @@ def test_eta_is_overdue_when_the_covering_po_date_has_passed(
 
 
 def test_eta_is_none_without_covering_supply(
-    staff_user, manager_user, supplier, product, warehouse, today
+    staff_user, manager_user, supplier, product, warehouse
 ):
     waiting = waiting_order(product, warehouse, 5, by=staff_user)
     sent_po(supplier, warehouse, [(product, 4)], by=manager_user)  # not enough
@@ -235,14 +224,14 @@ def test_eta_is_none_without_covering_supply(
 
 
 def test_eta_walks_cumulative_quantities_across_lines_and_purchase_orders(
-    staff_user, manager_user, supplier, product, warehouse, today
+    staff_user, manager_user, supplier, product, warehouse
 ):
     give_stock(product, warehouse, 2, by=staff_user)
     blocker = waiting_order(product, warehouse, 2, by=staff_user, hours=-10)
     lines = [waiting_order(product, warehouse, 4, by=staff_user, hours=h) for h in range(4)]
     order_cancel(order_id=blocker.pk, reason="Gone", by=staff_user)  # 2 free now
-    soon = today + dt.timedelta(days=5)
-    later = today + dt.timedelta(days=10)
+    soon = today() + dt.timedelta(days=5)
+    later = today() + dt.timedelta(days=10)
     # Created out of date order on purpose: the walk goes by expected date.
     po_later = sent_po(supplier, warehouse, [(product, 5)], by=manager_user, expected_date=later)
     po_soon = sent_po(supplier, warehouse, [(product, 6)], by=manager_user, expected_date=soon)
@@ -267,11 +256,11 @@ def test_eta_walks_cumulative_quantities_across_lines_and_purchase_orders(
 
 
 def test_eta_follows_release_order_not_placement_order(
-    staff_user, manager_user, supplier, product, warehouse, today
+    staff_user, manager_user, supplier, product, warehouse
 ):
     first = waiting_order(product, warehouse, 3, by=staff_user, hours=0)
     urgent = waiting_order(product, warehouse, 3, by=staff_user, hours=5, priority=Priority.URGENT)
-    soon = today + dt.timedelta(days=3)
+    soon = today() + dt.timedelta(days=3)
     sent_po(supplier, warehouse, [(product, 3)], by=manager_user, expected_date=soon)
     eta_first, eta_urgent = etas_for([first, urgent], product)
     assert (eta_urgent.state, eta_urgent.date) == ("expected", soon)
@@ -279,18 +268,18 @@ def test_eta_follows_release_order_not_placement_order(
 
 
 def test_eta_computes_each_product_and_warehouse_separately(
-    staff_user, manager_user, supplier, product, warehouse, today
+    staff_user, manager_user, supplier, product, warehouse
 ):
     east = WarehouseFactory(code="EAST")
     gadget = ProductFactory()
     main_line = waiting_order(product, warehouse, 3, by=staff_user)
     east_line = waiting_order(product, east, 3, by=staff_user)
     gadget_line = waiting_order(gadget, warehouse, 3, by=staff_user)
-    due = today + dt.timedelta(days=2)
+    due = today() + dt.timedelta(days=2)
     sent_po(supplier, east, [(product, 3)], by=manager_user, expected_date=due)
     sent_po(supplier, warehouse, [(gadget, 3)], by=manager_user, expected_date=due)
     lines = list(backorder_lines())
-    etas = line_etas(lines=lines, today=today)
+    etas = line_etas(lines=lines, today=today())
     assert etas[line_of(main_line, product).pk].state == "none"
     assert etas[line_of(east_line, product).pk].state == "expected"
     assert etas[line_of(gadget_line, gadget).pk].state == "expected"

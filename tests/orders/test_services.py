@@ -16,7 +16,7 @@ from orders.services import (
     order_place,
     order_ship,
 )
-from tests.factories import CustomerFactory, ProductFactory, WarehouseFactory
+from tests.factories import CustomerFactory, WarehouseFactory
 from tests.helpers import (
     error_codes,
     error_text,
@@ -27,16 +27,6 @@ from tests.helpers import (
     stock_snapshot,
     table_counts,
 )
-
-
-@pytest.fixture
-def customer(db):
-    return CustomerFactory(name="Acme Ltd", email="buyer@acme.example")
-
-
-@pytest.fixture
-def gadget(db):
-    return ProductFactory(sku="GADGET-2", name="Red gadget")
 
 
 def level_of(product, warehouse) -> StockLevel:

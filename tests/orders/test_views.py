@@ -5,9 +5,7 @@ Every refused input must show a clear message on the page AND leave the database
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 
 import pytest
@@ -17,41 +15,22 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from inventory.models import StockLevel, StockMovement
-from inventory.services import stock_adjust
 from orders.models import Allocation, Customer, OrderLine, Priority, SalesOrder, SalesOrderStatus
 from orders.services import order_place
 from suppliers.services import purchase_order_create, purchase_order_send
 from tests.factories import (
     CustomerFactory,
     ProductFactory,
-    StockLevelFactory,
     SupplierFactory,
     UserFactory,
     WarehouseFactory,
 )
+from tests.helpers import csv_rows, give_stock, place
 
 pytestmark = pytest.mark.django_db
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def give_stock(product, warehouse, quantity, *, by):
-    level = StockLevel.objects.filter(product=product, warehouse=warehouse).first()
-    level = level or StockLevelFactory(product=product, warehouse=warehouse)
-    stock_adjust(level_id=level.pk, delta=quantity, reason="Opening stock", by=by)
-
-
-def place(customer, warehouse, lines, *, by, priority=Priority.NORMAL, days_ago=0, ref=""):
-    return order_place(
-        customer_id=customer.pk,
-        warehouse_id=warehouse.pk,
-        lines=[(product.pk, quantity) for product, quantity in lines],
-        by=by,
-        priority=priority,
-        customer_reference=ref,
-        placed_at=timezone.now() - dt.timedelta(days=days_ago),
-    )
 
 
 def snapshot():
@@ -68,22 +47,6 @@ def snapshot():
         StockMovement.objects.count(),
         Customer.objects.count(),
     )
-
-
-def csv_rows(response):
-    body = b"".join(response.streaming_content).decode()
-    return list(csv.reader(io.StringIO(body)))
-
-
-@pytest.fixture
-def customer(db):
-    return CustomerFactory(name="Acme Hardware")
-
-
-@pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
 
 
 @pytest.fixture

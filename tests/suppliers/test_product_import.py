@@ -35,12 +35,6 @@ def upload_dir(settings, tmp_path):
 
 
 @pytest.fixture
-def manager_client(client, manager_user):
-    client.force_login(manager_user)
-    return client
-
-
-@pytest.fixture
 def suppliers(db):
     return SupplierFactory(name="Acme Supplies"), SupplierFactory(name="Bolt & Co")
 

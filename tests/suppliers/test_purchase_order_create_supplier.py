@@ -17,12 +17,6 @@ pytestmark = pytest.mark.django_db
 OPTION = re.compile(r'<option value="([^"]*)">([^<]*)</option>')
 
 
-@pytest.fixture
-def manager_client(client, manager_user):
-    client.force_login(manager_user)
-    return client
-
-
 def lookup(client, typed):
     return client.get(reverse("suppliers:supplier-lookup"), {"supplier": typed})
 

@@ -3,7 +3,6 @@ and one purchase order's lines and shipments."""
 
 import datetime as dt
 
-import pytest
 from django.utils import timezone
 
 from suppliers.models import PurchaseOrderLine
@@ -28,16 +27,6 @@ from tests.factories import (
     WarehouseFactory,
 )
 from tests.helpers import sent_po
-
-
-@pytest.fixture
-def supplier(db):
-    return SupplierFactory(name="Northwind")
-
-
-@pytest.fixture
-def gadget(db):
-    return ProductFactory(sku="GADGET-2")
 
 
 def receive(po, product, quantity, *, by, key):

@@ -15,19 +15,15 @@ from suppliers.models import (
     Shipment,
     ShipmentLine,
 )
-from suppliers.services import PurchaseLineInput, purchase_order_cancel, purchase_order_create, purchase_order_send, shipment_receive
-from tests.factories import ProductFactory, SupplierFactory, SupplierProductFactory
+from suppliers.services import (
+    PurchaseLineInput,
+    purchase_order_cancel,
+    purchase_order_create,
+    purchase_order_send,
+    shipment_receive,
+)
+from tests.factories import SupplierProductFactory
 from tests.helpers import error_codes, error_text, invariants_check, sent_po, table_counts
-
-
-@pytest.fixture
-def supplier(db):
-    return SupplierFactory(name="Northwind")
-
-
-@pytest.fixture
-def gadget(db):
-    return ProductFactory(sku="GADGET-2")
 
 
 def next_week():

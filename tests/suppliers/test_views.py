@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
@@ -12,11 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
-from django.utils import timezone
 
 from inventory.models import StockLevel, StockMovement
-from inventory.services import stock_adjust
-from orders.services import order_place
 from suppliers.models import (
     PurchaseOrder,
     PurchaseOrderLine,
@@ -24,22 +19,23 @@ from suppliers.models import (
     Shipment,
     ShipmentLine,
 )
-from suppliers.services import purchase_order_cancel, purchase_order_create, purchase_order_send, shipment_receive
+from suppliers.services import (
+    purchase_order_cancel,
+    purchase_order_create,
+    purchase_order_send,
+    shipment_receive,
+)
 from tests.factories import (
     CustomerFactory,
     ProductFactory,
-    StockLevelFactory,
     SupplierFactory,
     SupplierProductFactory,
     UserFactory,
     WarehouseFactory,
 )
+from tests.helpers import csv_rows, page_text, place, today
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def today() -> dt.date:
-    return timezone.localdate()
 
 
 def make_po(supplier, warehouse, lines, *, by, expected=None, send=True, cost="2.00"):
@@ -54,21 +50,6 @@ def make_po(supplier, warehouse, lines, *, by, expected=None, send=True, cost="2
     if send:
         po = purchase_order_send(purchase_order_id=po.pk, by=by)
     return po
-
-
-def give_stock(product, warehouse, quantity, *, by):
-    level = StockLevel.objects.filter(product=product, warehouse=warehouse).first()
-    level = level or StockLevelFactory(product=product, warehouse=warehouse)
-    stock_adjust(level_id=level.pk, delta=quantity, reason="Opening stock", by=by)
-
-
-def place(warehouse, lines, *, by):
-    return order_place(
-        customer_id=CustomerFactory().pk,
-        warehouse_id=warehouse.pk,
-        lines=[(product.pk, quantity) for product, quantity in lines],
-        by=by,
-    )
 
 
 def state() -> tuple:
@@ -95,15 +76,6 @@ def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]] if response.context else []
 
 
-def page_text(response) -> str:
-    return response.content.decode()
-
-
-def csv_rows(response) -> list[list[str]]:
-    body = b"".join(response.streaming_content).decode()
-    return list(csv.reader(io.StringIO(body)))
-
-
 def user_with(*perms):
     user = UserFactory()
     for perm in perms:
@@ -115,25 +87,8 @@ def user_with(*perms):
 
 
 @pytest.fixture
-def supplier(db):
-    return SupplierFactory(name="Acme Supply")
-
-
-@pytest.fixture
 def po(supplier, warehouse, product, manager_user):
     return make_po(supplier, warehouse, [(product, 10)], by=manager_user)
-
-
-@pytest.fixture
-def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-@pytest.fixture
-def manager_client(client, manager_user):
-    client.force_login(manager_user)
-    return client
 
 
 # --- access ------------------------------------------------------------------------------------
@@ -516,7 +471,7 @@ def test_receiving_puts_stock_up_and_opens_the_release_review_when_someone_waits
 ):
     waited_for, nobody_waits = ProductFactory(), ProductFactory()
     po = make_po(supplier, warehouse, [(waited_for, 10), (nobody_waits, 5)], by=manager_user)
-    place(warehouse, [(waited_for, 3)], by=staff_user)
+    place(CustomerFactory(), warehouse, [(waited_for, 3)], by=staff_user)
     form_page = staff_client.get(reverse("suppliers:receive", args=[po.pk]))
     data = receive_data(form_page)
 
@@ -563,7 +518,7 @@ def test_receiving_with_nobody_waiting_says_so_and_returns_to_the_purchase_order
 
 
 def test_a_double_submitted_receipt_counts_once(staff_client, po, staff_user, warehouse, product):
-    place(warehouse, [(product, 2)], by=staff_user)
+    place(CustomerFactory(), warehouse, [(product, 2)], by=staff_user)
     data = receive_data(
         staff_client.get(reverse("suppliers:receive", args=[po.pk])),
         **{f"line_{po.lines.get().pk}": "6"},
@@ -1153,7 +1108,7 @@ def test_sending_a_draft_makes_it_count_as_on_order(
     assert draft.status == PurchaseOrderStatus.SENT
     assert draft.sent_at is not None
     assert response.redirect_chain[-1][0] == draft.get_absolute_url()
-    assert any("sent to Acme Supply" in text for text in messages_of(response))
+    assert any(f"sent to {supplier.name}" in text for text in messages_of(response))
 
 
 def test_sending_twice_is_refused_with_a_message(manager_client, po):
