@@ -1,9 +1,9 @@
 """Concurrent writers on PostgreSQL, in real threads (DESIGN.md rules 5 and 7).
 
 Every test starts its workers together at a barrier, each on its own connection, so the services'
-row locks are what stands between them. Data is built through the services, so the ledger and the
-allocation history agree with the quantities from the start. These tests need real row locks and
-are skipped on SQLite (see tests/conftest.py).
+row locks are what stands between them. Data is built through the services, so the ledger, the
+allocation history and the levels' stored backordered and on-order counters agree with the lines
+from the start. These tests need real row locks and are skipped on SQLite (see tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils import timezone
 
+from backoffice.integrity import stock_discrepancies
 from common.transactions import write_transaction
 from inventory.models import MovementKind, StockLevel, StockMovement
 from inventory.services import stock_adjust, stock_transfer
@@ -46,8 +47,20 @@ from orders.services import (
     release_propose,
 )
 from orders.services.common import status_for
-from suppliers.models import PurchaseOrderStatus, Shipment, ShipmentLine
-from suppliers.services import PurchaseLineInput, purchase_order_create, purchase_order_send, shipment_receive
+from suppliers.models import (
+    OPEN_PO_STATUSES,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    Shipment,
+    ShipmentLine,
+)
+from suppliers.services import (
+    PurchaseLineInput,
+    purchase_order_cancel,
+    purchase_order_create,
+    purchase_order_send,
+    shipment_receive,
+)
 from tests.concurrency_helpers import assert_no_errors, errors_of, run_in_threads
 from tests.factories import (
     CustomerFactory,
@@ -79,12 +92,43 @@ def stocked_level(*, warehouse, on_hand: int, by) -> StockLevel:
     return level
 
 
+# Where write_transaction reports a deadlock it retried.
+RETRY_LOGGER = "common.transactions"
+
+
 def retry_warnings(caplog) -> list[str]:
     return [
         record.getMessage()
         for record in caplog.records
-        if record.name == "inventory.services" and "retrying" in record.getMessage()
+        if record.name == RETRY_LOGGER and "retrying" in record.getMessage()
     ]
+
+
+def assert_counters_recounted(level: StockLevel) -> StockLevel:
+    """The level's stored backordered, on order and allocated equal what its lines say, summed
+    here in Python from the rows; returns the level as stored."""
+    level.refresh_from_db()
+    lines = OrderLine.objects.filter(product_id=level.product_id, order__warehouse=level.warehouse)
+    waiting = allocated = 0
+    for ordered, held, shipped, cancelled in lines.values_list(
+        "quantity_ordered", "quantity_allocated", "quantity_shipped", "quantity_cancelled"
+    ):
+        waiting += ordered - held - shipped - cancelled
+        allocated += held
+    outstanding = sum(
+        max(0, ordered - received)
+        for ordered, received in PurchaseOrderLine.objects.filter(
+            product_id=level.product_id,
+            purchase_order__warehouse=level.warehouse,
+            purchase_order__status__in=OPEN_PO_STATUSES,
+        ).values_list("quantity_ordered", "quantity_received")
+    )
+    stored = (level.backordered, level.on_order, level.allocated)
+    assert stored == (waiting, outstanding, allocated), (
+        f"{level}: stored backordered, on order, allocated {stored}; "
+        f"the lines say {(waiting, outstanding, allocated)}"
+    )
+    return level
 
 
 # --- placing orders -----------------------------------------------------------------------------
@@ -175,7 +219,7 @@ def test_racing_transfers_both_ways_conserve_stock_without_deadlocks(user, caplo
     for warehouse in (north, south):
         level = StockLevelFactory(product=product, warehouse=warehouse)
         stock_adjust(level_id=level.pk, delta=50, reason="Opening stock", by=user)
-    caplog.set_level(logging.WARNING, logger="inventory.services")
+    caplog.set_level(logging.WARNING, logger=RETRY_LOGGER)
 
     def shuttle(*, source, target) -> None:
         for _ in range(5):
@@ -371,6 +415,197 @@ def test_racing_receipts_of_different_orders_all_land_on_one_new_level(wh, user)
     assert sorted(balances) == [4, 8, 12, 16, 20]
 
 
+# --- the stored counters --------------------------------------------------------------------------
+
+
+def release_everything(*, warehouse_id: int, product_id: int, by) -> str:
+    """Confirm the full proposal, reviewing the fresh one again whenever the queue moved meanwhile,
+    as staff do."""
+    for _ in range(20):
+        plan = release_propose(warehouse_id=warehouse_id, product_ids=[product_id])
+        decisions = [
+            ReleaseDecision(line_id=line.line_id, quantity=line.quantity)
+            for entry in plan.products
+            for line in entry.lines
+            if line.quantity
+        ]
+        if not decisions:
+            return "nothing"
+        try:
+            release_confirm(
+                warehouse_id=warehouse_id,
+                product_ids=[product_id],
+                fingerprint=plan.fingerprint,
+                decisions=decisions,
+                by=by,
+            )
+        except StalePlanError:
+            continue
+        return "released"
+    return "stale"
+
+
+def test_racing_placements_cancellations_releases_and_shipping_keep_backordered_exact(wh, user):
+    level = stocked_level(warehouse=wh, on_hand=3, by=user)
+    product_id = level.product_id
+
+    def place(quantity: int) -> SalesOrder:
+        return order_place(
+            customer_id=CustomerFactory().pk,
+            warehouse_id=wh.pk,
+            lines=[(product_id, quantity)],
+            by=user,
+        )
+
+    ready = place(3)
+    waiting = [place(2) for _ in range(6)]
+    stock_adjust(level_id=level.pk, delta=5, reason="Delivery", by=user)
+    assert (assert_counters_recounted(level).backordered, level.allocated) == (12, 3)
+
+    outcomes = run_in_threads(
+        [
+            *(partial(place, 1) for _ in range(6)),
+            *(
+                partial(order_cancel, order_id=order.pk, reason="Gone elsewhere", by=user)
+                for order in waiting[:3]
+            ),
+            *(
+                partial(
+                    order_line_cancel,
+                    line_id=order.lines.get().pk,
+                    reason="Not needed any more",
+                    by=user,
+                )
+                for order in waiting[3:5]
+            ),
+            *(
+                partial(release_everything, warehouse_id=wh.pk, product_id=product_id, by=user)
+                for _ in range(2)
+            ),
+            partial(order_ship, order_id=ready.pk, by=user),
+        ]
+    )
+
+    assert_no_errors(outcomes)
+    level = assert_counters_recounted(level)
+    # 21 ordered, 10 cancelled (five lines of 2, whatever a release gave them first), 3 shipped:
+    # the other 8 are allocated or still waiting, and no unit is both.
+    assert level.backordered + level.allocated == 8
+    assert level.on_hand == 5
+    assert level.allocated <= level.on_hand
+    assert stock_discrepancies() == []
+
+
+def test_racing_sends_receipts_and_cancels_keep_on_order_exact(wh, user, settings):
+    settings.BACKSTOCK_OVER_RECEIPT_TOLERANCE_PERCENT = 10
+    product = ProductFactory()
+
+    def draft(quantity: int):
+        return purchase_order_create(
+            supplier_id=SupplierFactory().pk,
+            warehouse_id=wh.pk,
+            expected_date=timezone.localdate() + dt.timedelta(days=3),
+            lines=[PurchaseLineInput(product_id=product.pk, quantity=quantity, unit_cost=2)],
+            by=user,
+        )
+
+    def sent(quantity: int):
+        return sent_purchase_order(warehouse=wh, product=product, quantity=quantity, by=user)
+
+    def receive(po, quantity: int, key: str):
+        return partial(
+            shipment_receive,
+            purchase_order_id=po.pk,
+            quantities={po.lines.get().pk: quantity},
+            idempotency_key=key,
+            by=user,
+        )
+
+    def cancel(po):
+        return partial(purchase_order_cancel, purchase_order_id=po.pk, reason="Not needed", by=user)
+
+    def send(po):
+        return partial(purchase_order_send, purchase_order_id=po.pk, by=user)
+
+    first_draft, second_draft = draft(5), draft(6)
+    received_in_two, received_in_part, over_received = sent(10), sent(10), sent(10)
+    cancelled_sent, cancelled_partly = sent(8), sent(9)
+    shipment_receive(
+        purchase_order_id=cancelled_partly.pk,
+        quantities={cancelled_partly.lines.get().pk: 3},
+        idempotency_key="before-the-race",
+        by=user,
+    )
+    cancelled_draft, sent_or_cancelled = draft(7), draft(5)
+    received_or_cancelled, untouched = sent(10), sent(5)
+    level = assert_counters_recounted(StockLevel.objects.get(product=product, warehouse=wh))
+    assert level.on_order == 10 + 10 + 10 + 8 + 6 + 10 + 5
+
+    outcomes = run_in_threads(
+        [
+            send(first_draft),
+            send(second_draft),
+            receive(received_in_two, 4, "two-1"),
+            receive(received_in_two, 6, "two-2"),
+            receive(received_in_part, 4, "part"),
+            receive(over_received, 11, "over"),  # 10 % tolerance: one unit too many is accepted
+            cancel(cancelled_sent),
+            cancel(cancelled_partly),
+            cancel(cancelled_draft),
+            send(sent_or_cancelled),
+            cancel(sent_or_cancelled),
+            receive(received_or_cancelled, 4, "or-cancel"),
+            cancel(received_or_cancelled),
+        ]
+    )
+
+    # Sending or receiving an order cancelled a moment earlier is refused; nothing else may fail.
+    refused = errors_of(outcomes)
+    assert {o.index for o in refused} <= {9, 11}, [o.error_trace for o in refused]
+    assert all(
+        isinstance(o.error, ValidationError) and o.error.code == "po_closed" for o in refused
+    ), [o.error_trace for o in refused]
+    level = assert_counters_recounted(level)
+    # Still due: both sent drafts (5 + 6), the rest of the part receipt (6), the untouched 5.
+    assert level.on_order == 22
+    late_receipt = 0 if 11 in {o.index for o in refused} else 4
+    assert level.on_hand == 3 + 10 + 4 + 11 + late_receipt
+    statuses = dict(
+        PurchaseOrderLine.objects.filter(product=product).values_list(
+            "purchase_order_id", "purchase_order__status"
+        )
+    )
+    assert [statuses[po.pk] for po in (received_in_two, over_received, untouched)] == [
+        PurchaseOrderStatus.RECEIVED,
+        PurchaseOrderStatus.RECEIVED,
+        PurchaseOrderStatus.SENT,
+    ]
+    assert stock_discrepancies() == []
+
+
+def test_racing_first_sends_of_a_product_create_one_level_counting_them_all(wh, user):
+    product = ProductFactory()  # no level anywhere yet: the first send creates it
+    drafts = [
+        purchase_order_create(
+            supplier_id=SupplierFactory().pk,
+            warehouse_id=wh.pk,
+            expected_date=timezone.localdate() + dt.timedelta(days=3),
+            lines=[PurchaseLineInput(product_id=product.pk, quantity=quantity, unit_cost=2)],
+            by=user,
+        )
+        for quantity in range(1, 7)
+    ]
+
+    outcomes = run_in_threads(
+        [partial(purchase_order_send, purchase_order_id=po.pk, by=user) for po in drafts]
+    )
+
+    assert_no_errors(outcomes)
+    (level,) = StockLevel.objects.filter(product=product, warehouse=wh)
+    # Every send's quantity counted once on the one level, none lost to a concurrent one.
+    assert assert_counters_recounted(level).on_order == 1 + 2 + 3 + 4 + 5 + 6
+
+
 # --- the deadlock safety net ----------------------------------------------------------------------
 
 
@@ -393,7 +628,7 @@ def test_write_transaction_retries_a_real_deadlock(wh, user, caplog):
             level.save(update_fields=["safety_stock"])
         return attempts[name]
 
-    caplog.set_level(logging.WARNING, logger="inventory.services")
+    caplog.set_level(logging.WARNING, logger=RETRY_LOGGER)
     outcomes = run_in_threads(
         [
             partial(lock_two, name="forward", first_id=first.pk, second_id=second.pk),
@@ -586,6 +821,8 @@ def assert_stock_invariants(warehouse) -> None:
         by_order.setdefault(line.order_id, []).append(line)
     for order in SalesOrder.objects.filter(warehouse=warehouse):
         assert order.status == status_for(by_order[order.pk]), order
+    for level in StockLevel.objects.filter(warehouse=warehouse):
+        assert_counters_recounted(level)
 
 
 def test_storm_of_mixed_writers_keeps_every_invariant(wh, user, caplog):
@@ -594,7 +831,7 @@ def test_storm_of_mixed_writers_keeps_every_invariant(wh, user, caplog):
     print(f"storm seed {seed}")
     levels = [stocked_level(warehouse=wh, on_hand=15, by=user) for _ in range(3)]
     customers = CustomerFactory.create_batch(6)
-    caplog.set_level(logging.WARNING, logger="inventory.services")
+    caplog.set_level(logging.WARNING, logger=RETRY_LOGGER)
     deadline = time.monotonic() + STORM_SECONDS
     storms = [
         Storm(
@@ -616,6 +853,7 @@ def test_storm_of_mixed_writers_keeps_every_invariant(wh, user, caplog):
     # Locks are taken in one global order, so the deadlock retry never had anything to catch.
     assert retry_warnings(caplog) == []
     assert_stock_invariants(wh)
+    assert stock_discrepancies() == []
     # The walk did real work of every kind; otherwise the invariants above would prove little.
     for kind in ("place:ok", "ship:ok", "release:ok", "cancel:ok", "cancel_line:ok"):
         assert done[kind] > 0, (kind, done)

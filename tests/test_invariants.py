@@ -1,18 +1,24 @@
 """DESIGN.md rules 1–3 hold after any sequence of the stock services (Hypothesis stateful test).
 
-The machine drives random sequences of placing, receiving, releasing, shipping, cancelling,
+The machine drives random sequences of placing, drafting, sending, receiving (within and beyond an
+over-receipt tolerance), releasing, shipping, cancelling orders, lines and purchase orders,
 adjusting and transferring over two products and one or two warehouses, and after every step
-checks with plain ORM aggregates that on_hand is its ledger, allocations add up, and no order took
-stock owed to the queue. Each example works on its own fresh products and warehouses, so examples
-cannot see each other's rows inside the test's single transaction.
+checks with plain ORM aggregates that on_hand is its ledger, allocations add up, no order took
+stock owed to the queue, and each level's stored backordered and on-order counters equal what its
+lines say. Each example works on its own fresh products and warehouses, so examples cannot see
+each other's rows inside the test's single transaction.
 """
 
+import datetime as dt
 import itertools
 import uuid
+from collections import Counter
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
+from django.test import override_settings
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -44,8 +50,18 @@ from orders.services import (
     release_propose,
 )
 from orders.services.common import status_for
-from suppliers.models import OPEN_PO_STATUSES, PurchaseOrder, PurchaseOrderLine
-from suppliers.services import shipment_receive
+from suppliers.models import (
+    OPEN_PO_STATUSES,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+)
+from suppliers.services import (
+    purchase_order_cancel,
+    purchase_order_create,
+    purchase_order_send,
+    shipment_receive,
+)
 from tests.factories import (
     CustomerFactory,
     ProductFactory,
@@ -59,6 +75,8 @@ _examples = itertools.count()
 
 quantity = st.integers(min_value=1, max_value=12)
 pick = st.integers(min_value=0, max_value=10_000)
+# The over-receipt tolerance a receipt runs under: none (the default) or a generous one.
+TOLERANCES = (0, 50)
 
 
 def chosen(items, index):
@@ -111,6 +129,13 @@ class StockMachine(RuleBasedStateMachine):
         return list(
             PurchaseOrder.objects.filter(
                 supplier=self.supplier, status__in=OPEN_PO_STATUSES
+            ).order_by("pk")
+        )
+
+    def drafts(self):
+        return list(
+            PurchaseOrder.objects.filter(
+                supplier=self.supplier, status=PurchaseOrderStatus.DRAFT
             ).order_by("pk")
         )
 
@@ -184,36 +209,74 @@ class StockMachine(RuleBasedStateMachine):
         if wanted:
             sent_po(self.supplier, chosen(self.warehouses, where), wanted, by=self.user)
 
+    @rule(
+        where=pick,
+        first=st.integers(min_value=0, max_value=15),
+        second=st.integers(min_value=0, max_value=15),
+    )
+    def draft_purchase_order(self, where, first, second):
+        """A draft is not on order yet: the counters must not move until it is sent."""
+        wanted = [(p, q) for p, q in zip(self.products, (first, second), strict=True) if q]
+        if wanted:
+            purchase_order_create(
+                supplier_id=self.supplier.pk,
+                warehouse_id=chosen(self.warehouses, where).pk,
+                expected_date=timezone.localdate() + dt.timedelta(days=5),
+                lines=[(p.pk, q, "2.00") for p, q in wanted],
+                by=self.user,
+            )
+
+    @precondition(lambda self: self.ready and bool(self.drafts()))
+    @rule(which=pick)
+    def send_draft(self, which):
+        purchase_order_send(purchase_order_id=chosen(self.drafts(), which).pk, by=self.user)
+
+    @precondition(lambda self: self.ready and bool(self.drafts() or self.open_purchase_orders()))
+    @rule(which=pick)
+    def cancel_purchase_order(self, which):
+        po = chosen(self.drafts() + self.open_purchase_orders(), which)
+        purchase_order_cancel(purchase_order_id=po.pk, reason="Supplier let us down", by=self.user)
+
     @precondition(lambda self: self.ready and bool(self.open_purchase_orders()))
     @rule(
-        which=pick, amounts=st.tuples(pick, pick), replay=st.booleans(), then_release=st.booleans()
+        which=pick,
+        amounts=st.tuples(pick, pick),
+        replay=st.booleans(),
+        then_release=st.booleans(),
+        tolerance=st.sampled_from(TOLERANCES),
     )
-    def receive(self, which, amounts, replay, then_release):
+    def receive(self, which, amounts, replay, then_release, tolerance):
         po = chosen(self.open_purchase_orders(), which)
         lines = list(PurchaseOrderLine.objects.filter(purchase_order=po).order_by("pk"))
-        # Up to one more than outstanding, so over-receipts are tried too.
+        # What each line may still take: its ordered quantity plus the tolerance, less what came.
+        room = {
+            line.pk: max(
+                0, line.quantity_ordered * (100 + tolerance) // 100 - line.quantity_received
+            )
+            for line in lines
+        }
+        # Up to one more than the room, so over-receipts are tried too.
         quantities = {
-            line.pk: amount % (line.outstanding + 2)
+            line.pk: amount % (room[line.pk] + 2)
             for line, amount in zip(lines, amounts, strict=False)
         }
         key = uuid.uuid4().hex
-        over = any(
-            quantities[line.pk] > line.outstanding for line in lines if line.pk in quantities
-        )
+        over = any(quantity > room[line_id] for line_id, quantity in quantities.items())
         nothing = not any(quantities.values())
-        if over or nothing:
-            with pytest.raises(ValidationError) as excinfo:
-                shipment_receive(
-                    purchase_order_id=po.pk,
-                    quantities=quantities,
-                    idempotency_key=key,
-                    by=self.user,
-                )
-            assert excinfo.value.code == ("over_receipt" if over else "nothing_received")
-            return
-        result = shipment_receive(
-            purchase_order_id=po.pk, quantities=quantities, idempotency_key=key, by=self.user
-        )
+        with override_settings(BACKSTOCK_OVER_RECEIPT_TOLERANCE_PERCENT=tolerance):
+            if over or nothing:
+                with pytest.raises(ValidationError) as excinfo:
+                    shipment_receive(
+                        purchase_order_id=po.pk,
+                        quantities=quantities,
+                        idempotency_key=key,
+                        by=self.user,
+                    )
+                assert excinfo.value.code == ("over_receipt" if over else "nothing_received")
+                return
+            result = shipment_receive(
+                purchase_order_id=po.pk, quantities=quantities, idempotency_key=key, by=self.user
+            )
         assert result.created
         if replay:
             on_hand = [lv.on_hand for lv in self.levels()]
@@ -347,6 +410,51 @@ class StockMachine(RuleBasedStateMachine):
         )
         for line_id, ordered, allowed in self.placements:
             assert placed.get(line_id, 0) == min(ordered, allowed), (line_id, ordered, allowed)
+
+    @invariant()
+    def level_counters_equal_their_lines(self):
+        """Each level's stored backordered is the units waiting on its order lines and its on
+        order what its sent or partly received purchase order lines still expect; every product ×
+        warehouse with either has a level."""
+        if not self.ready:
+            return
+        waiting: Counter[tuple[int, int]] = Counter()
+        for (
+            product_id,
+            warehouse_id,
+            ordered,
+            allocated,
+            shipped,
+            cancelled,
+        ) in OrderLine.objects.filter(product_id__in=self.product_ids).values_list(
+            "product_id",
+            "order__warehouse_id",
+            "quantity_ordered",
+            "quantity_allocated",
+            "quantity_shipped",
+            "quantity_cancelled",
+        ):
+            waiting[(product_id, warehouse_id)] += ordered - allocated - shipped - cancelled
+        expected: Counter[tuple[int, int]] = Counter()
+        for product_id, warehouse_id, ordered, received in PurchaseOrderLine.objects.filter(
+            product_id__in=self.product_ids, purchase_order__status__in=OPEN_PO_STATUSES
+        ).values_list(
+            "product_id", "purchase_order__warehouse_id", "quantity_ordered", "quantity_received"
+        ):
+            expected[(product_id, warehouse_id)] += max(0, ordered - received)
+        stored = {
+            (product_id, warehouse_id): (backordered, on_order)
+            for product_id, warehouse_id, backordered, on_order in StockLevel.objects.filter(
+                product_id__in=self.product_ids
+            ).values_list("product_id", "warehouse_id", "backordered", "on_order")
+        }
+        counted = {key for key, units in (waiting + expected).items() if units}
+        assert counted <= stored.keys(), f"no level for {counted - stored.keys()}"
+        for key, (backordered, on_order) in stored.items():
+            assert (backordered, on_order) == (waiting[key], expected[key]), (
+                f"level {key}: stored backordered {backordered}, on order {on_order}; "
+                f"the lines say {waiting[key]} and {expected[key]}"
+            )
 
     @invariant()
     def order_status_follows_lines(self):

@@ -1,4 +1,4 @@
-"""`manage.py check_stock` and inventory.integrity: clean on what the services write, and each
+"""`manage.py check_stock` and backoffice.integrity: clean on what the services write, and each
 invariant, broken directly in the database, is reported by name with the row it concerns."""
 
 import datetime as dt
@@ -31,7 +31,7 @@ from orders.services import (
     release_confirm,
     release_propose,
 )
-from suppliers.models import PurchaseOrderLine
+from suppliers.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from suppliers.services import purchase_order_create, purchase_order_send, shipment_receive
 from tests.factories import (
     CustomerFactory,
@@ -45,7 +45,8 @@ from tests.factories import (
 @pytest.fixture
 def books(warehouse, staff_user):
     """A small warehouse day through the services: stock counted in, three orders (one waiting),
-    a delivery released to the queue, one order shipped and one cancelled."""
+    a delivery released to the queue, one order shipped and one cancelled, and a second order of
+    tape partly delivered (so some is still on order)."""
     bolts = ProductFactory(sku="BOLT-M8")
     tape = ProductFactory(sku="TAPE-48")
     bolts_level = StockLevelFactory(product=bolts, warehouse=warehouse)
@@ -100,6 +101,20 @@ def books(warehouse, staff_user):
     )
     order_ship(order_id=shipped.pk, by=staff_user)
     order_cancel(order_id=cancelled.pk, reason="Customer changed their mind", by=staff_user)
+    restock = purchase_order_create(
+        supplier_id=supplier.pk,
+        warehouse_id=warehouse.pk,
+        expected_date=timezone.localdate() + dt.timedelta(days=10),
+        lines=[(tape.pk, 10)],
+        by=staff_user,
+    )
+    purchase_order_send(purchase_order_id=restock.pk, by=staff_user)
+    shipment_receive(
+        purchase_order_id=restock.pk,
+        quantities={restock.lines.get().pk: 4},
+        idempotency_key="delivery-2",
+        by=staff_user,
+    )
     return SimpleNamespace(
         bolts_level=bolts_level,
         tape_level=tape_level,
@@ -108,6 +123,7 @@ def books(warehouse, staff_user):
         cancelled=cancelled,
         po=po,
         po_line=po_line,
+        restock=restock,
     )
 
 
@@ -151,9 +167,12 @@ def check_constraint_dropped(table: str, name: str):
 
 def test_books_kept_by_the_services_are_clean(books):
     books.bolts_level.refresh_from_db()
+    books.tape_level.refresh_from_db()
     books.waiting.refresh_from_db()
-    # The scenario really exercised allocation, shipping, a queue and a cancellation.
-    assert books.bolts_level.allocated == 6
+    # The scenario really exercised allocation, shipping, a queue, a cancellation and an open
+    # purchase order, so every check had something to compare.
+    assert (books.bolts_level.allocated, books.bolts_level.backordered) == (6, 2)
+    assert (books.tape_level.on_hand, books.tape_level.on_order) == (6, 6)
     assert books.waiting.status == SalesOrderStatus.BACKORDERED
     assert Allocation.objects.filter(kind=AllocationKind.SHIPMENT).exists()
     assert Allocation.objects.filter(kind=AllocationKind.RELEASE).exists()
@@ -299,6 +318,68 @@ def test_order_status_disagreeing_with_its_lines_is_reported(books, order, wrong
     assert failed_checks() == {"order_status"}
     assert f"{number}: expected status {right}" in output
     assert f"found status {wrong}" in output
+
+
+def test_level_backordered_not_matching_its_lines_is_reported(books):
+    StockLevel.objects.filter(pk=books.bolts_level.pk).update(backordered=F("backordered") + 3)
+
+    output, error = run_check()
+
+    assert error is not None
+    assert failed_checks() == {"level_backordered"}
+    assert (
+        "✗ level_backordered: a level's backordered equals the units waiting on its order lines "
+        "— 1 problem"
+    ) in output
+    assert (
+        "BOLT-M8 @ MAIN: expected backordered 2 (the units waiting on its order lines), "
+        "found backordered 5"
+    ) in output
+    assert f"Stock check failed: 1 discrepancy in 1 of {len(CHECKS)} checks." in str(error)
+
+
+def test_level_on_order_not_matching_its_purchase_order_lines_is_reported(books):
+    StockLevel.objects.filter(pk=books.tape_level.pk).update(on_order=0)
+
+    output, error = run_check()
+
+    assert error is not None
+    assert failed_checks() == {"level_on_order"}
+    assert (
+        "✗ level_on_order: a level's on order equals what its open purchase order lines still "
+        "expect — 1 problem"
+    ) in output
+    assert (
+        "TAPE-48 @ MAIN: expected on order 6 (the units outstanding on its open purchase order "
+        "lines), found on order 0"
+    ) in output
+
+
+def test_purchase_order_closed_behind_the_services_back_is_reported_on_its_level(books):
+    PurchaseOrder.objects.filter(pk=books.restock.pk).update(status=PurchaseOrderStatus.CANCELLED)
+
+    output, error = run_check()
+
+    assert error is not None
+    assert failed_checks() == {"level_on_order"}
+    assert "TAPE-48 @ MAIN: expected on order 0" in output
+    assert "found on order 6" in output
+
+
+def test_order_line_changed_behind_the_services_back_is_reported_on_its_level(books):
+    line = OrderLine.objects.get(order=books.waiting)
+    OrderLine.objects.filter(pk=line.pk).update(quantity_ordered=F("quantity_ordered") + 4)
+
+    checks = failed_checks()
+    output, error = run_check()
+
+    assert error is not None
+    # The order's demand changed too; the level's stored queue did not follow.
+    assert checks == {"level_backordered", "daily_demand"}
+    assert (
+        "BOLT-M8 @ MAIN: expected backordered 6 (the units waiting on its order lines), "
+        "found backordered 2"
+    ) in output
 
 
 def test_daily_demand_not_matching_the_lines_is_reported(books):
