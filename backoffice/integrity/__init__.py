@@ -29,6 +29,7 @@ from .levels import (
     level_backordered_mismatches,
     level_bound_violations,
     level_counters_rebuild,
+    level_missing_violations,
     level_on_order_mismatches,
 )
 
@@ -68,6 +69,11 @@ CHECKS: tuple[Check, ...] = (
         level_on_order_mismatches,
     ),
     Check(
+        "level_missing",
+        "every product × warehouse that lines wait for or purchase orders bring has a level",
+        level_missing_violations,
+    ),
+    Check(
         "daily_demand",
         "the stored daily demand equals its recomputation from the order lines",
         daily_demand_mismatches,
@@ -92,6 +98,7 @@ __all__ = [
     "level_backordered_mismatches",
     "level_bound_violations",
     "level_counters_rebuild",
+    "level_missing_violations",
     "level_on_order_mismatches",
     "line_bound_violations",
     "line_history_mismatches",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import (
     BigIntegerField,
     Count,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -197,10 +198,38 @@ def level_on_order_mismatches() -> list[Discrepancy]:
     )
 
 
+def level_missing_violations() -> list[Discrepancy]:
+    """Every product × warehouse with a waiting line or an open purchase order line has a level,
+    so that its stored counters exist to keep (the services create it under the lock)."""
+    level = StockLevel.objects.filter(product_id=OuterRef("product_id"))
+    waiting = (
+        OrderLine.objects.filter(quantity_backordered__gt=0)
+        .exclude(Exists(level.filter(warehouse_id=OuterRef("order__warehouse_id"))))
+        .order_by()
+        .values_list("product__sku", "order__warehouse__code")
+    )
+    incoming = (
+        open_po_lines()
+        .exclude(Exists(level.filter(warehouse_id=OuterRef("purchase_order__warehouse_id"))))
+        .order_by()
+        .values_list("product__sku", "purchase_order__warehouse__code")
+    )
+    # One statement for both sources; the union also drops repeated pairs.
+    return [
+        Discrepancy(
+            check="level_missing",
+            subject=f"{sku} @ {code}",
+            expected="a stock level (lines wait for it or purchase orders bring it)",
+            found="none",
+        )
+        for sku, code in sorted(waiting.union(incoming).order_by())
+    ]
+
+
 def level_counters_rebuild() -> int:
     """Recount every level's backordered and on order from their sources, creating the levels a
     waiting line or an open purchase order line needs; for data written in bulk (the demo and
-    benchmark seeders). Returns the number of levels whose counters changed."""
+    benchmark seeders). Returns the number of levels recounted (changed or not)."""
     # order_by() first: the models' ordering would join the DISTINCT and repeat pairs per line.
     waiting = (
         OrderLine.objects.filter(quantity_backordered__gt=0)

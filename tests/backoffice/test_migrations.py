@@ -523,10 +523,13 @@ def test_existing_books_migrate_to_counters_that_check_stock_accepts(old_apps):
     before = row_counts(old_apps)
     assert level_count(old_apps) == len(EXPECTED_LEVELS) - len(CREATED_LEVELS)
 
-    # With the columns added but not filled yet, the counters are all that is wrong: the books
-    # were consistent before, and check_stock does see counters that disagree with their sources.
+    # With the columns added but not filled yet, the counters and the levels they need are all
+    # that is wrong: the books were consistent before, and check_stock does see counters that
+    # disagree with their sources and pairs whose level the fill migrations must create.
     migrate([("inventory", "0005_stocklevel_counters")])
     assert {(found.check, found.subject, found.found) for found in stock_discrepancies()} == {
+        ("level_missing", "DRILL-18V @ MAN", "none"),
+        ("level_missing", "GLUE-250 @ MAN", "none"),
         ("level_backordered", "BOLT-M8 @ MAN", "backordered 0"),
         ("level_backordered", "GLUE-250 @ LON", "backordered 0"),
         ("level_backordered", "TAPE-48 @ LON", "backordered 0"),
