@@ -6,32 +6,29 @@ missed it, so a limit that is fixed simply stops being quoted. Keys are page key
 
 WHY_NOT_MET: dict[str, str] = {
     "reorder": (
-        "the dashboard's 14 queries are constant, but three of them still read the whole "
-        "catalogue rather than the page. The screen joins all 300,000 levels to their backorders "
-        "and to each product's chosen supply term (ranked among 150,000 terms) and computes the "
-        "suggested rows' totals; the KPIs look up the unit cost of each of the 35,000 products "
-        "customers wait for; the backorder history reads every cancelled line and the releases. "
-        "Daily demand is already stored (orders.DailyDemand, kept by placement and "
-        "cancellation, checked by check_stock), PostgreSQL's JIT is off for the app's "
-        "connections, and the waiting lines are read through the waiting orders' index; "
-        "together they took the page from over 5 s to the time above. Reaching 200 ms needs "
-        "more stored inputs so the screen reads one row per level: each product's chosen term "
-        "(kept by the supplier services), each level's backordered units (kept by placement, "
-        "cancellation and release) and indexes on release and cancellation times. See "
-        "docs/architecture.md, Reorder calculations."
+        "the page no longer reads order or purchase order lines (the levels' stored backordered "
+        "and on-order counters), its KPIs take the stockouts and the backorder's value from the "
+        "screen's own pass, and its rows are written by the table in Python rather than cell by "
+        "cell in the template; what remains is the screen itself (see its plan below). To count "
+        "the whole list and each supplier group exactly, it works out the reorder point of every "
+        "level with demand in the window or customers waiting, about 60,000 at size L: summing "
+        "their 75,000 stored daily demand rows, joining them to the 300,000 levels and to each "
+        "product's preferred term (100,000), then the formulas, cost PostgreSQL about 300 ms of "
+        "CPU on this machine whatever the query's shape. Reaching 200 ms needs those inputs "
+        "stored per level and kept by the services, so the screen reads one row per level: the "
+        "demand window's Σx and Σx² (kept by placement and cancellation, rolled forward each "
+        "day), and the chosen term's lead time, pack and cost (kept by the supplier services). "
+        "The backordered-units history finds cancelled lines by reading every order line; a "
+        "partial index on the lines with cancelled units would serve it."
     ),
     "reorder_csv": (
         "the export computes every suggested row with its working (tens of thousands at size L) "
-        "after the same screen as the dashboard; it streams 2,000 rows at a time, so its memory "
-        "stays flat (see CSV export memory), but its time grows with the suggestions, as any "
-        "export of every row must, and so do its queries: the screen's, then a few per 2,000 "
-        "rows, which read those rows' inputs (levels, demand, terms, lead times, purchase "
-        "order lines) chunk by chunk."
+        "after the same screen as the dashboard, in one streamed query whatever the number of "
+        "rows; its time grows with the suggestions, as any export of every row must."
     ),
     "stock_csv": (
-        "the export writes every one of the 300,000 levels; it streams them through a "
-        "server-side cursor 2,000 at a time with flat memory (see CSV export memory). Its time "
-        "is proportional to the rows exported; a page's 200 ms target cannot apply to a file of "
-        "the whole table."
+        "the export writes every one of the 300,000 levels through a server-side cursor, a few "
+        "hundred rows per piece of the response, with flat memory (see CSV export memory); its "
+        "time is proportional to the rows exported."
     ),
 }

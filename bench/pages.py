@@ -18,6 +18,10 @@ P95_TARGET_MS = 400.0
 # A page slower than this gets fewer timed requests so one slow page cannot take the whole run.
 PAGE_BUDGET_SECONDS = 60.0
 MIN_REPEATS = 3
+# Whole-table exports are files, not pages: every level, every suggestion, each within its own
+# limit (the issue's), with queries that do not grow with the rows.
+STOCK_CSV_TARGET_MS = 2000.0
+REORDER_CSV_TARGET_MS = 3000.0
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,8 @@ class Page:
     title: str
     path: str
     role: str  # "staff" or "manager"
+    # A whole-table export's own time limit (p50 and p95), in place of a page's.
+    export_target_ms: float | None = None
 
 
 @dataclass
@@ -54,11 +60,13 @@ class PageResult:
 
     @property
     def met(self) -> bool:
+        p50_target = self.page.export_target_ms or P50_TARGET_MS
+        p95_target = self.page.export_target_ms or P95_TARGET_MS
         return (
             not self.error
             and self.max_queries <= QUERY_TARGET
-            and self.p50 <= P50_TARGET_MS
-            and self.p95 <= P95_TARGET_MS
+            and self.p50 <= p50_target
+            and self.p95 <= p95_target
         )
 
 
@@ -202,8 +210,20 @@ def pages_for(ids: dict) -> list[Page]:
             f"/purchase-orders/{ids['history_purchase_order']}/history/",
             "manager",
         ),
-        Page("stock_csv", "Stock CSV export (all levels)", "/stock/?_export=csv", "staff"),
-        Page("reorder_csv", "Reorder suggestions CSV export", "/reorder/?_export=csv", "manager"),
+        Page(
+            "stock_csv",
+            "Stock CSV export (all levels)",
+            "/stock/?_export=csv",
+            "staff",
+            export_target_ms=STOCK_CSV_TARGET_MS,
+        ),
+        Page(
+            "reorder_csv",
+            "Reorder suggestions CSV export",
+            "/reorder/?_export=csv",
+            "manager",
+            export_target_ms=REORDER_CSV_TARGET_MS,
+        ),
     ]
 
 
@@ -348,7 +368,9 @@ def pages_section(results: list[PageResult], repeats: int) -> dict:
         "column says how many). Time is server time in process, from the request to the last "
         "byte of the body (CSV exports are streamed to the end).",
         f"Targets: at most {QUERY_TARGET} queries, p50 ≤ {P50_TARGET_MS:.0f} ms, "
-        f"p95 ≤ {P95_TARGET_MS:.0f} ms.",
+        f"p95 ≤ {P95_TARGET_MS:.0f} ms; the whole-table CSV exports within their own limits, "
+        f"p50 and p95: the stock's ≤ {STOCK_CSV_TARGET_MS / 1000:.0f} s, the reorder "
+        f"suggestions' ≤ {REORDER_CSV_TARGET_MS / 1000:.0f} s.",
     ]
     return {"title": "Pages", "pages": rows, "notes": notes}
 
@@ -381,7 +403,16 @@ HOT_QUERIES = (
         _has('FROM "orders_orderline"', "quantity_backordered"),
     ),
     HotQuery("Orders list", "orders", _has('FROM "orders_salesorder"', "LIMIT")),
-    HotQuery("Reorder demand aggregation", "reorder", _has('"orders_dailydemand"', "GROUP BY")),
+    HotQuery(
+        "Reorder screen (the page's rows, the list's and groups' totals, the catalogue's KPIs)",
+        "reorder",
+        _has('"orders_dailydemand"', "candidates"),
+    ),
+    HotQuery(
+        "Backordered units history (reorder dashboard)",
+        "reorder",
+        _has('"orders_allocation"', "UNION"),
+    ),
 )
 
 KEY_LINE = re.compile(
@@ -432,7 +463,8 @@ def explain_section(results: list[PageResult], log=print) -> dict:
         candidates = [
             query
             for query in (result.captured if result else [])
-            if query["sql"].lstrip().upper().startswith(("SELECT", "WITH"))
+            # A union the ORM writes starts with a parenthesis.
+            if query["sql"].lstrip(" (").upper().startswith(("SELECT", "WITH"))
             and (hot.matches is None or hot.matches(query["sql"]))
         ]
         if not candidates:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import django_tables2 as tables
+from django.db import connection
 from django.urls import reverse
 from django.utils.encoding import force_str
 from django.utils.html import format_html
@@ -141,7 +142,9 @@ class StockLevelTable(tables.Table):
     def export_values(self, *, exclude_columns=()):
         """The CSV as the table is sorted and filtered, read as plain values through a
         server-side cursor a chunk at a time: memory stays flat and no cell is rendered.
-        None when some exported column has no plain value (then the table renders it)."""
+        The rows are the database's own tuples (every exported value is a number or a text,
+        so nothing needs converting). None when some exported column has no plain value (then
+        the table renders it)."""
         columns = [
             column
             for column in self.columns.iterall()
@@ -152,10 +155,14 @@ class StockLevelTable(tables.Table):
         queryset = self.data.data.values_list(
             *(self.EXPORT_VALUES[column.name] for column in columns)
         )
+        sql, params = queryset.query.sql_with_params()
 
         def rows():
             yield [force_str(column.header) for column in columns]
-            yield from queryset.iterator(chunk_size=self.EXPORT_CHUNK)
+            with connection.chunked_cursor() as cursor:
+                cursor.execute(sql, params)
+                while chunk := cursor.fetchmany(self.EXPORT_CHUNK):
+                    yield from chunk
 
         return rows()
 

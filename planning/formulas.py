@@ -6,6 +6,7 @@ standard deviation of the lead time. Every result that a page shows carries the 
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Sequence
@@ -43,12 +44,32 @@ def ceil_clean(value: float) -> int:
 def demand_stats(daily: Sequence[int]) -> DemandStats:
     """Mean and sample standard deviation of daily demand; the caller passes days without orders
     as zeros. Fewer than two days give no spread (σd = 0)."""
-    values = [float(v) for v in daily]
-    if not values:
+    values = [int(v) for v in daily]
+    return demand_stats_from_sums(
+        days=len(values), units=sum(values), squares=sum(v * v for v in values)
+    )
+
+
+def demand_stats_from_sums(*, days: int, units: int, squares: int) -> DemandStats:
+    """The same statistics from the window's length, the sum of its daily units and the sum of
+    their squares, which is all the database has to hand over per level.
+
+    Units are whole numbers, so the variance's numerator n Σx² − (Σx)² is exact (no cancellation
+    error, however large the sums) and only the division and the square root round, each to the
+    nearest float: the result agrees with `statistics.stdev` to the last bit or two."""
+    if days <= 0:
         return DemandStats(mean=0.0, stdev=0.0, days=0)
-    mean = statistics.fmean(values)
-    stdev = statistics.stdev(values) if len(values) >= 2 else 0.0
-    return DemandStats(mean=mean, stdev=stdev, days=len(values))
+    mean = units / days
+    stdev = 0.0
+    if days >= 2:
+        spread = days * squares - units * units
+        stdev = math.sqrt(spread / (days * (days - 1))) if spread > 0 else 0.0
+    return DemandStats(mean=mean, stdev=stdev, days=days)
+
+
+@functools.lru_cache(maxsize=256)
+def _z(level: float) -> float:
+    return statistics.NormalDist().inv_cdf(level)
 
 
 def z_for(service_level: Number) -> float:
@@ -56,7 +77,7 @@ def z_for(service_level: Number) -> float:
     level = float(service_level)
     if not 0 < level < 1:
         raise ValueError("The service level must lie strictly between 0 and 1.")
-    return statistics.NormalDist().inv_cdf(level)
+    return _z(level)
 
 
 def _non_negative(**values: Number) -> dict[str, float]:

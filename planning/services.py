@@ -13,13 +13,14 @@ from common.cleaning import acting_user
 from common.numbers import document_number
 from common.transactions import write_transaction
 from inventory.models import SafetyStockChange, StockLevel
-from inventory.services import level_ids_clean, levels_save
+from inventory.services import level_ids_clean, safety_stock_record
+from planning.selectors import ReorderRow, suggestions_for
 from suppliers.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Supplier
 from suppliers.services import MAX_LINES
 from suppliers.services.purchasing import DRAFT_OR_OPEN_STATUSES
 
 
-def suggestion_reason(row) -> str:
+def suggestion_reason(row: ReorderRow) -> str:
     """The recorded why of an applied safety stock suggestion: the formula and its inputs."""
     ss = row.safety_stock_result
     parts = [
@@ -37,44 +38,29 @@ def suggestion_reason(row) -> str:
 def safety_stock_apply_suggested(*, level_ids: Iterable[int], by) -> list[SafetyStockChange]:
     """Set each chosen level's safety stock to its suggested value, recomputed now from demand
     history and lead times, and record each change with who and the formula's inputs."""
-    from planning.selectors import (
-        suggestions_for,  # the reorder selectors read other apps lazily too
-    )
-
     ids = level_ids_clean(level_ids)
     # Same lock as safety_stock_set, taken before the read so two applies queue up.
-    levels = {
-        level.pk: level
-        for level in StockLevel.objects.filter(pk__in=ids)
+    locked = set(
+        StockLevel.objects.filter(pk__in=ids)
         .select_for_update(no_key=True, of=("self",))
         .order_by("pk")
-    }
+        .values_list("pk", flat=True)
+    )
     rows = {row.level_id: row for row in suggestions_for(level_ids=ids, include_all=True)}
-    if set(rows) != set(ids) or set(levels) != set(ids):
+    if set(rows) != set(ids) or locked != set(ids):
         raise ValidationError(
             "Some of the chosen stock levels no longer exist or are for inactive products or "
             "warehouses.",
             code="unknown_level",
         )
-    user = acting_user(by)
-    changes = []
-    for level_id in ids:
-        level, row = levels[level_id], rows[level_id]
-        if level.safety_stock == row.suggested_safety_stock:
-            continue
-        changes.append(
-            SafetyStockChange(
-                level=level,
-                old_value=level.safety_stock,
-                new_value=row.suggested_safety_stock,
-                reason=suggestion_reason(row),
-                changed_by=user,
-            )
-        )
-        level.safety_stock = row.suggested_safety_stock
-    levels_save(levels=[c.level for c in changes], fields=["safety_stock"])
-    SafetyStockChange.objects.bulk_create(changes)
-    return changes
+    return safety_stock_record(
+        values={
+            level_id: (row.suggested_safety_stock, suggestion_reason(row))
+            for level_id, row in rows.items()
+        },
+        by=by,
+        lock=False,
+    )
 
 
 @dataclass
@@ -96,9 +82,6 @@ def purchase_orders_draft_from_suggestions(*, level_ids, by) -> DraftResult:
     an existing draft of the same supplier × warehouse rather than starting a second one. The
     suppliers' rows are locked first (then their drafts), so two managers drafting at once queue
     up and the second sees the first one's lines."""
-    from inventory.services import level_ids_clean
-    from planning.selectors import suggestions_for
-
     ids = level_ids_clean(level_ids)
     rows = {row.level_id: row for row in suggestions_for(level_ids=ids, include_all=True)}
     skipped = [

@@ -1,16 +1,14 @@
 """The reorder dashboard (Managers): KPIs, charts, suggestions grouped by preferred supplier, the
 two actions on a selection (draft purchase orders, apply suggested safety stock) and the CSV.
 
-Every number comes from inventory.reorder (selectors) and the writes from the two services; the
-views only parse the input, call them, and say what happened.
+Every number comes from `planning.selectors` and the writes from `planning.services`; the views
+only parse the input, call them, and say what happened.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
@@ -30,23 +28,15 @@ from django_tables2.data import TableListData
 from planning.charts import AgingBucket, aging_bars_svg, backorders_line_svg, lead_time_bars_svg
 from planning.forms import ReorderFilterForm, ReorderSelectionForm
 from planning.selectors import (
+    SuggestionPages,
     backordered_units_history,
     reorder_kpis,
-    rows_in_order,
-    screen_page,
+    suggestions_csv_rows,
     supplier_lead_time_chart,
 )
 from planning.services import purchase_orders_draft_from_suggestions, safety_stock_apply_suggested
-from planning.tables import (
-    NO_SUPPLIER,
-    ReorderSuggestionTable,
-    Suggestion,
-    SupplierGroup,
-    csv_rows,
-    money,
-    suggestions_supply_attach,
-)
-from suppliers.selectors import supplier_lead_times
+from planning.tables import ReorderSuggestionTable, csv_text
+from planning.working import money
 
 PERMISSION = "inventory.view_reorder_dashboard"
 # How many levels are named one by one in a message before "and N more".
@@ -69,7 +59,7 @@ def _percent(share: float | None) -> str:
 
 
 def kpi_cards(kpis: dict) -> list[Kpi]:
-    """The KPI dict of inventory.reorder.reorder_kpis as cards, each with its definition."""
+    """The KPI dict of `reorder_kpis` as cards, each with its definition."""
     definitions = kpis["definitions"]
     backorders_url = reverse("orders:backorder-list")
     stock_url = reverse("inventory:stock-list")
@@ -155,53 +145,6 @@ def _listing(items: list[str], total: int | None = None, sep: str = ", ") -> str
     return f"{shown} and {rest} more" if rest > 0 else shown
 
 
-class ScreenedSuggestions:
-    """The dashboard's suggestions as a sequence django-tables2 can page without reading them
-    all: its length is the screen's total, and a slice computes only the rows it covers (one
-    screen query, then the page's rows with their working)."""
-
-    def __init__(self, filters: dict, *, per_page: int, first_offset: int):
-        self.filters = filters
-        self.per_page = per_page
-        self.total = self.urgent = 0
-        self.lead_times: dict = {}
-        self.offset = -1
-        self.rows: list[Suggestion] = []
-        self.fetch(first_offset)
-
-    def fetch(self, offset: int) -> None:
-        page = screen_page(**self.filters, offset=offset, limit=self.per_page)
-        self.total, self.urgent, self.offset = page.total, page.urgent, offset
-        suppliers = {pk for pk in page.supplier_ids if pk is not None}
-        self.lead_times = supplier_lead_times(supplier_ids=suppliers) if suppliers else {}
-        rows = rows_in_order(page.level_ids, lead_times=self.lead_times)
-        self.rows = []
-        for row in rows:
-            totals = page.groups.get(row.supplier_id)
-            group = SupplierGroup(
-                name=row.supplier_name or NO_SUPPLIER,
-                rows=totals.rows if totals else 1,
-                urgent=totals.urgent if totals else int(row.urgent),
-                value=totals.value if totals else Decimal(0),
-            )
-            self.rows.append(Suggestion(row, group))
-
-    def __len__(self) -> int:
-        return self.total
-
-    def __getitem__(self, key):
-        if isinstance(key, slice):
-            start = key.start or 0
-            if start != self.offset:
-                self.fetch(start)
-            stop = self.total if key.stop is None else key.stop
-            return self.rows[: max(0, stop - start)]
-        return self[key : key + 1][0]
-
-    def __iter__(self):
-        return iter(self.rows)
-
-
 def _page_number(value: str | None) -> int:
     """The page asked for, as django-tables2 reads it (anything odd is the first page)."""
     try:
@@ -240,7 +183,7 @@ class ReorderDashboardView(PermissionRequiredMixin, TemplateView):
             # Ask for the requested page straight away; beyond the last page the table asks for
             # the last one (one more screen query, only then).
             number = _page_number(self.request.GET.get("page"))
-            suggestions = ScreenedSuggestions(
+            suggestions = SuggestionPages(
                 self.filters, per_page=self.per_page, first_offset=(number - 1) * self.per_page
             )
             data = TableListData(suggestions)
@@ -249,9 +192,9 @@ class ReorderDashboardView(PermissionRequiredMixin, TemplateView):
             data = []
         table = ReorderSuggestionTable(data, can_apply=can_apply)
         RequestConfig(self.request, paginate={"per_page": self.per_page}).configure(table)
-        on_page = [row.record for row in table.paginated_rows]
-        suggestions_supply_attach(on_page)
-        kpis = reorder_kpis()
+        # The pass behind the suggestions also counted the catalogue's stockouts and valued its
+        # backorder; without valid filters the KPIs make that pass themselves.
+        kpis = reorder_kpis(catalogue=suggestions.catalogue if suggestions else None)
         aging = [
             AgingBucket(bucket["label"], bucket["lines"], bucket["units"])
             for bucket in kpis["aging"]
@@ -282,31 +225,14 @@ class ReorderDashboardView(PermissionRequiredMixin, TemplateView):
         return context
 
     def csv_response(self) -> StreamingHttpResponse:
-        """The suggestions as filtered on screen, written as the response is sent: the screen
-        gives the ids in order, and the rows are computed a chunk at a time, so memory stays flat
-        whatever the number of rows."""
-
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
-        ids = screen_page(**self.filters, limit=None).level_ids if self.filters_valid else []
-        response = StreamingHttpResponse(
-            (writer.writerow(row) for row in csv_rows(_rows_chunked(ids))),
-            content_type="text/csv; charset=utf-8",
-        )
+        """The suggestions as filtered on screen, written as the response is sent: the rows are
+        read through one streamed query and computed as they go, so memory stays flat and the
+        queries are the same whatever the number of rows."""
+        rows = suggestions_csv_rows(**self.filters) if self.filters_valid else ()
+        response = StreamingHttpResponse(csv_text(rows), content_type="text/csv; charset=utf-8")
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="reorder-{stamp}.csv"'
         return response
-
-
-CSV_CHUNK = 2000
-
-
-def _rows_chunked(level_ids: list[int]):
-    for start in range(0, len(level_ids), CSV_CHUNK):
-        yield from rows_in_order(level_ids[start : start + CSV_CHUNK])
 
 
 class ReorderSelectionActionView(PermissionRequiredMixin, View):

@@ -9,23 +9,31 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import (
     Count,
-    DecimalField,
     F,
     IntegerField,
     Max,
     Min,
     OuterRef,
-    Q,
     Subquery,
     Sum,
     Value,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from inventory.models import StockLevel
-from planning.selectors.suggestions import day_start, demand_window
+from orders.filters import AGE_BUCKETS, age_q
+from orders.models import (
+    Allocation,
+    AllocationKind,
+    DailyDemand,
+    OrderLine,
+    SalesOrderStatus,
+)
+from planning.selectors.screen import CatalogueTotals, screen_page
+from planning.selectors.window import day_start
+from suppliers.models import PurchaseOrder
+from suppliers.selectors import supplier_lead_times
 
 FILL_RATE_DAYS = 30
 CENTS = Decimal("0.01")
@@ -47,38 +55,13 @@ KPI_DEFINITIONS = {
 }
 
 
-def _unit_cost_subquery(product=None) -> Coalesce:
-    """The unit cost of the term a product is bought on, chosen as the suggestions choose it
-    (preferred first, then quickest, then cheapest; active suppliers only); 0 when none.
-    `product` is the outer product id (the outer query's `product_id` unless given)."""
-    from suppliers.models import SupplierProduct
-
-    cost = (
-        SupplierProduct.objects.filter(
-            product_id=OuterRef("product_id") if product is None else product,
-            supplier__is_active=True,
-        )
-        .order_by("-is_preferred", "lead_time_days", "unit_cost", "supplier__name")
-        .values("unit_cost")[:1]
-    )
-    money = DecimalField(max_digits=14, decimal_places=2)
-    return Coalesce(Subquery(cost, output_field=money), Value(0), output_field=money)
-
-
-def _aging_buckets() -> tuple[tuple[str, str, int, int | None], ...]:
-    from orders.filters import AGE_BUCKETS
-
-    return AGE_BUCKETS
-
-
-def reorder_kpis(*, today: dt.date | None = None) -> dict:
+def reorder_kpis(*, today: dt.date | None = None, catalogue: CatalogueTotals | None = None) -> dict:
     """Backorder lines, units, value and aging; fill rate; levels below safety stock; stockouts;
-    suppliers' on-time rate — one query whatever the data."""
-    from orders.filters import age_q
-    from orders.models import DailyDemand, OrderLine, SalesOrderStatus
-    from suppliers.models import PurchaseOrder
-
+    suppliers' on-time rate — one query, plus the screen's pass for the stockouts and the
+    backorder's value unless the caller has them from its own pass (`catalogue`)."""
     today = today or timezone.localdate()
+    if catalogue is None:
+        catalogue = screen_page(limit=0, catalogue=True, today=today).catalogue
 
     # 1: the open backorder and its age buckets, in one aggregate. An order waits exactly while
     # one of its lines waits (as `orders.selectors.backorder_lines` relies on; check_stock
@@ -87,31 +70,16 @@ def reorder_kpis(*, today: dt.date | None = None) -> dict:
     waiting_lines = OrderLine.objects.filter(
         quantity_backordered__gt=0, order__status=SalesOrderStatus.BACKORDERED
     )
-    buckets = _aging_buckets()
     aggregates = {
         "lines": Count("id"),
         "units": Coalesce(Sum("quantity_backordered"), 0),
     }
-    for key, _label, low, high in buckets:
+    for key, _label, low, high in AGE_BUCKETS:
         condition = age_q("order__placed_at", low, high, today)
         aggregates[f"lines_{key}"] = Count("id", filter=condition)
         aggregates[f"units_{key}"] = Coalesce(Sum("quantity_backordered", filter=condition), 0)
     waiting = waiting_lines.annotate(one=Value(1)).values("one").annotate(**aggregates)
     waiting = waiting.values(*aggregates)
-    # Its value: the waiting units summed per product first, so the unit cost is looked up once
-    # per product (35,000 at size L) rather than once per waiting line (50,000).
-    # (The cost is looked up outside the grouped query: inside it, it would be grouped by too
-    # and so looked up per line.)
-    per_product = (
-        waiting_lines.values("product_id")
-        .annotate(units=Sum("quantity_backordered"))
-        .order_by()
-        .values("product_id", "units")
-    )
-    cost = _unit_cost_subquery(RawSQL("v.product_id", ()))
-    cost_sql, cost_params = cost.resolve_expression(StockLevel.objects.all().query).as_sql(
-        StockLevel.objects.all().query.get_compiler(connection=connection), connection
-    )
 
     # 2: fill rate over lines placed in the last 30 days (today included), from the stored
     # daily demand (lines, and lines that got everything when placed, per level and day).
@@ -127,35 +95,15 @@ def reorder_kpis(*, today: dt.date | None = None) -> dict:
         .values("placed_lines", "placed_filled")
     )
 
-    # 3: levels below safety stock and stockouts with demand in the window.
-    start, end, _days = demand_window(today)
+    # 3: levels below safety stock, read from their partial index (levels with a safety stock).
     levels = (
-        StockLevel.objects.annotate(one=Value(1))
+        StockLevel.objects.filter(
+            safety_stock__gt=0, on_hand__lt=F("allocated") + F("safety_stock")
+        )
+        .annotate(one=Value(1))
         .values("one")
-        .annotate(
-            below=Count(
-                "id", filter=Q(safety_stock__gt=0, on_hand__lt=F("allocated") + F("safety_stock"))
-            )
-        )
+        .annotate(below=Count("id"))
         .values("below")
-    )
-    # Stockouts join the levels with demand in the window (one row each) instead of probing the
-    # demand for each of the empty levels (100,000 at size L).
-    demanded = (
-        DailyDemand.objects.filter(
-            day__gte=start, day__lte=end, units_ordered__gt=F("units_cancelled")
-        )
-        .values("product_id", "warehouse_id")
-        .distinct()
-        .order_by()
-    )
-    demanded_sql, demanded_params = demanded.query.sql_with_params()
-    table = connection.ops.quote_name(StockLevel._meta.db_table)
-    # Built from the ORM's compiled SQL; the values are parameters.
-    stockouts = (
-        f"SELECT COUNT(*) AS stockouts FROM {table} lv JOIN ({demanded_sql}) AS d "  # noqa: S608
-        "ON d.product_id = lv.product_id AND d.warehouse_id = lv.warehouse_id "
-        "WHERE lv.on_hand = lv.allocated"
     )
 
     # 4: purchase orders' first deliveries against their expected dates.
@@ -181,44 +129,33 @@ def reorder_kpis(*, today: dt.date | None = None) -> dict:
         sql, part_params = queryset.order_by().query.sql_with_params()
         parts.append(f"({sql}) AS k{index}")
         params.extend(part_params)
-    parts.append(f"({stockouts}) AS k3")
-    params.extend(demanded_params)
-    value_sql, value_params = per_product.query.sql_with_params()
-    # Built from the ORM's compiled SQL; the values are parameters.
-    value = f"SELECT COALESCE(SUM(v.units * {cost_sql}), 0) AS value FROM ({value_sql}) AS v"  # noqa: S608
-    parts.append(f"({value}) AS k4")
-    params.extend(cost_params)
-    params.extend(value_params)
-    parts.append(f"({deliveries}) AS k5")
+    parts.append(f"({deliveries}) AS k3")
     params.extend(first_params)
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM " + " CROSS JOIN ".join(parts), params)  # noqa: S608
         names = [column[0] for column in cursor.description]
         values = dict(zip(names, cursor.fetchone(), strict=True))
-    waiting = {key: values[key] for key in (*aggregates, "value")}
-    placed = {"lines": values["placed_lines"], "filled": values["placed_filled"]}
-    levels = {"below": values["below"], "stockouts": values["stockouts"]}
+    placed_lines, placed_filled = values["placed_lines"], values["placed_filled"]
     deliveries, on_time = int(values["deliveries"]), int(values["on_time"])
 
     return {
-        "backorder_lines": waiting["lines"],
-        "backorder_units": waiting["units"],
-        # SQLite returns sums of decimals with stray digits; money has two.
-        "backorder_value": Decimal(str(waiting["value"] or 0)).quantize(CENTS),
+        "backorder_lines": values["lines"],
+        "backorder_units": values["units"],
+        "backorder_value": catalogue.backorder_value.quantize(CENTS),
         "aging": [
             {
                 "key": key,
                 "label": label,
-                "lines": waiting[f"lines_{key}"],
-                "units": waiting[f"units_{key}"],
+                "lines": values[f"lines_{key}"],
+                "units": values[f"units_{key}"],
             }
-            for key, label, _low, _high in buckets
+            for key, label, _low, _high in AGE_BUCKETS
         ],
-        "fill_rate": placed["filled"] / placed["lines"] if placed["lines"] else None,
-        "fill_rate_lines": placed["lines"],
-        "fill_rate_filled": placed["filled"],
-        "below_safety_stock": levels["below"],
-        "stockouts": levels["stockouts"],
+        "fill_rate": placed_filled / placed_lines if placed_lines else None,
+        "fill_rate_lines": placed_lines,
+        "fill_rate_filled": placed_filled,
+        "below_safety_stock": values["below"],
+        "stockouts": catalogue.stockouts,
         "on_time_rate": on_time / deliveries if deliveries else None,
         "on_time_deliveries": on_time,
         "deliveries": deliveries,
@@ -244,17 +181,15 @@ def backordered_units_history(
     Starting from today's total and undoing each day's events from the newest gives the total at
     the end of every earlier day.
     """
-    from orders.models import Allocation, AllocationKind, DailyDemand, OrderLine
-
     end = today or timezone.localdate()
     start = end - dt.timedelta(days=max(1, days) - 1)
     start_at = day_start(start)
     tz = timezone.get_current_timezone()
 
-    # The backorder now, unless the caller has it (the KPIs read it).
+    # The backorder now, unless the caller has it (the KPIs read it): the levels' stored counters.
     if current is None:
-        current = OrderLine.objects.filter(quantity_backordered__gt=0).aggregate(
-            units=Coalesce(Sum("quantity_backordered"), 0)
+        current = StockLevel.objects.filter(backordered__gt=0).aggregate(
+            units=Coalesce(Sum("backordered"), 0)
         )["units"]
 
     # Backorders created by placement, per day the order was placed: what placement could not
@@ -266,9 +201,16 @@ def backordered_units_history(
         .order_by()
         .values_list("day", "units")
     )
-    # Releases, per day they were written (negative: they shrink the backorder).
+    # Releases, per day they were written (negative: they shrink the backorder). A release's
+    # allocations are written in its own transaction, right after it, so the releases of the
+    # window (and the day before, for a confirm that ran over midnight) name them all: they are
+    # found through their release instead of among every allocation ever recorded.
     released = (
-        Allocation.objects.filter(kind=AllocationKind.RELEASE, created_at__gte=start_at)
+        Allocation.objects.filter(
+            kind=AllocationKind.RELEASE,
+            created_at__gte=start_at,
+            release__created_at__gte=start_at - dt.timedelta(days=1),
+        )
         .annotate(day=TruncDate("created_at", tzinfo=tz))
         .values("day")
         .annotate(units=-Sum("quantity"))
@@ -320,8 +262,6 @@ def supplier_lead_time_chart(
     deliveries, by name. `stats` are `supplier_lead_times` already read (no query); without them
     every supplier's are read (two queries). With `limit`, the suppliers with the most measured
     deliveries are kept."""
-    from suppliers.selectors import supplier_lead_times
-
     if stats is None:
         stats = supplier_lead_times()
     shown = [s for s in stats.values() if s.promised_days is not None or s.samples]

@@ -1,57 +1,41 @@
 """Reorder suggestions: one row per product × warehouse with every number that led to it.
 
-A fixed number of queries whatever the number of rows:
-1. the levels with available, backordered, on order and projected (`stock_overview`);
-2. the daily demand totals per product × warehouse × day over the window;
-3. the supply terms of those products (with their suppliers);
-4–5. the suppliers' measured lead times (`supplier_lead_times`).
-The statistics and formulas then run in Python (`inventory.planning`).
+A fixed number of queries whatever the number of rows: the rows' inputs in one query (the screen
+for a list, `level_inputs` for chosen levels), then the suppliers' measured lead times (two,
+`supplier_lead_times`). The statistics and formulas run in Python (`planning.formulas`), exactly,
+from the stored daily demand totals the database sums per level.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, QuerySet
-from django.utils import timezone
 
-from inventory.models import StockLevel
 from planning.formulas import (
     SafetyStockResult,
     ceil_clean,
-    demand_stats,
+    demand_stats_from_sums,
     eoq,
     reorder_point,
     safety_stock,
     suggested_order_quantity,
     z_for,
 )
+from planning.selectors.inputs import LevelInputs, level_inputs
+from planning.selectors.screen import screen_rows
+from planning.selectors.window import demand_window
+from suppliers.selectors import LeadTimeStats, supplier_lead_times
 
 NO_SUPPLIER = "no supplier"
 NOT_PREFERRED = "supplier not marked preferred"
 NO_DEMAND = "no demand in the window"
 
 
-@dataclass(frozen=True)
-class SupplyTerm:
-    """The supply term a suggestion uses (see `_term_choice`)."""
-
-    supplier_id: int
-    supplier_name: str
-    is_preferred: bool
-    unit_cost: Decimal
-    lead_time_days: int
-    min_order_qty: int
-    pack_size: int
-    ordering_cost: Decimal | None
-
-
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ReorderRow:
     level_id: int
     product_id: int
@@ -108,17 +92,6 @@ class ReorderRow:
         return self.suggested_qty > 0
 
 
-def demand_window(today: dt.date | None = None) -> tuple[dt.date, dt.date, int]:
-    """(first day, last day, number of days) of the demand look-back window, ending today."""
-    today = today or timezone.localdate()
-    days = max(1, int(settings.BACKSTOCK_DEMAND_WINDOW_DAYS))
-    return today - dt.timedelta(days=days - 1), today, days
-
-
-def day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_current_timezone())
-
-
 def reorder_suggestions(
     *,
     warehouse_id: int | None = None,
@@ -128,10 +101,8 @@ def reorder_suggestions(
     today: dt.date | None = None,
 ) -> list[ReorderRow]:
     """Levels of active products (in active warehouses) whose projected stock is at or below the
-    reorder point, sorted by supplier, warehouse, SKU: screened in SQL (`screen`), then computed
-    with their working. With include_all every level is computed (small data only)."""
-    from planning.selectors.screen import screen_page
-
+    reorder point, sorted by supplier, warehouse, SKU: screened in SQL, then computed with their
+    working. With include_all every level is computed (small data only)."""
     if include_all:
         return suggestions_for(
             warehouse_id=warehouse_id,
@@ -140,30 +111,47 @@ def reorder_suggestions(
             include_all=True,
             today=today,
         )
-
-    page = screen_page(
-        warehouse_id=warehouse_id,
-        supplier_id=supplier_id,
-        urgent_only=urgent_only,
-        limit=None,
-        today=today,
-    )
-    return rows_in_order(page.level_ids, today=today)
-
-
-def rows_in_order(
-    level_ids: list[int], *, today: dt.date | None = None, lead_times: dict | None = None
-) -> list[ReorderRow]:
-    """The rows of the given levels, in the order given."""
-    if not level_ids:
-        return []
-    rows = {
-        row.level_id: row
-        for row in suggestions_for(
-            level_ids=level_ids, include_all=True, today=today, lead_times=lead_times
+    found = list(
+        screen_rows(
+            warehouse_id=warehouse_id,
+            supplier_id=supplier_id,
+            urgent_only=urgent_only,
+            today=today,
         )
-    }
-    return [rows[level_id] for level_id in level_ids if level_id in rows]
+    )
+    lead_times = supplier_lead_times(
+        supplier_ids={inputs.term.supplier_id for inputs in found if inputs.term}
+    )
+    return list(rows_from_inputs(found, lead_times=lead_times, today=today))
+
+
+def rows_from_inputs(
+    found: Iterable[LevelInputs],
+    *,
+    lead_times: dict[int, LeadTimeStats],
+    today: dt.date | None = None,
+) -> Iterator[ReorderRow]:
+    """Each level's row, in the order given, computed as its inputs arrive."""
+    _start, _end, window_days = demand_window(today)
+    # Settings are read once here, not once per row: a CSV computes tens of thousands of rows.
+    knobs = _Settings(
+        window_days=window_days,
+        review_days=int(settings.BACKSTOCK_REVIEW_PERIOD_DAYS),
+        service_level=float(settings.BACKSTOCK_SERVICE_LEVEL),
+        ordering_cost=settings.BACKSTOCK_ORDERING_COST,
+        holding_rate=settings.BACKSTOCK_HOLDING_COST_RATE,
+    )
+    for inputs in found:
+        yield _row(inputs=inputs, lead_times=lead_times, knobs=knobs)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    window_days: int
+    review_days: int
+    service_level: float
+    ordering_cost: float | None
+    holding_rate: float | None
 
 
 def suggestions_for(
@@ -174,58 +162,22 @@ def suggestions_for(
     urgent_only: bool = False,
     include_all: bool = False,
     today: dt.date | None = None,
-    lead_times: dict | None = None,
 ) -> list[ReorderRow]:
     """The suggestion rows, optionally for chosen levels only (what the write services recompute
     from: a posted quantity is never trusted)."""
-    from inventory.selectors import stock_overview
-    from suppliers.models import SupplierProduct
-    from suppliers.selectors import supplier_lead_times
-
-    levels = stock_overview(warehouse_id=warehouse_id).filter(
-        product__is_active=True, warehouse__is_active=True
+    found = level_inputs(
+        level_ids=None if level_ids is None else list(level_ids),
+        warehouse_id=warehouse_id,
+        supplier_id=supplier_id,
+        today=today,
     )
-    if level_ids is not None:
-        ids = list(level_ids)
-        if not ids:
-            return []
-        levels = levels.filter(pk__in=ids)
-    if supplier_id:
-        # Narrows the rows read; the exact match on the chosen term happens below.
-        levels = levels.filter(
-            Exists(
-                SupplierProduct.objects.filter(
-                    product_id=OuterRef("product_id"), supplier_id=supplier_id
-                )
-            )
-        )
-    start, end, window_days = demand_window(today)
-    product_ids = levels.order_by().values("product_id")
-
-    level_rows = list(levels)
-    if not level_rows:
+    if not found:
         return []
-    daily = _daily_demand(product_ids=product_ids, warehouse_id=warehouse_id, start=start, end=end)
-    terms = _terms_by_product(product_ids=product_ids)
-    if lead_times is None:
-        lead_times = supplier_lead_times(supplier_ids={t.supplier_id for t in terms.values()})
-
-    review_days = int(settings.BACKSTOCK_REVIEW_PERIOD_DAYS)
-    default_service_level = float(settings.BACKSTOCK_SERVICE_LEVEL)
+    lead_times = supplier_lead_times(
+        supplier_ids={inputs.term.supplier_id for inputs in found if inputs.term}
+    )
     rows = []
-    for level in level_rows:
-        term = terms.get(level.product_id)
-        if supplier_id and (term is None or term.supplier_id != int(supplier_id)):
-            continue
-        row = _row(
-            level=level,
-            term=term,
-            daily=daily.get((level.product_id, level.warehouse_id), []),
-            window_days=window_days,
-            lead_times=lead_times,
-            review_days=review_days,
-            default_service_level=default_service_level,
-        )
+    for row in rows_from_inputs(found, lead_times=lead_times, today=today):
         if urgent_only and not row.urgent:
             continue
         if include_all or _at_or_below_reorder_point(row):
@@ -248,76 +200,24 @@ def _at_or_below_reorder_point(row: ReorderRow) -> bool:
     return row.projected <= row.rop
 
 
-def _daily_demand(
-    *, product_ids: QuerySet, warehouse_id: int | None, start: dt.date, end: dt.date
-) -> dict[tuple[int, int], list[int]]:
-    """Units ordered per product × warehouse per day (cancelled units are not demand), as the
-    non-zero days only; the window's other days are zeros."""
-    from orders.models import DailyDemand
-
-    days = DailyDemand.objects.filter(product_id__in=product_ids, day__gte=start, day__lte=end)
-    if warehouse_id:
-        days = days.filter(warehouse_id=warehouse_id)
-    rows = (
-        days.annotate(units=F("units_ordered") - F("units_cancelled"))
-        .order_by()
-        .values_list("product_id", "warehouse_id", "units")
-    )
-    daily: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for product, warehouse, units in rows:
-        if units:
-            daily[(product, warehouse)].append(units)
-    return daily
-
-
-def _terms_by_product(*, product_ids: QuerySet) -> dict[int, SupplyTerm]:
-    """The term each product is bought on: its preferred supplier's; failing that (no preferred
-    term, or the preferred supplier is inactive) the quickest other active supplier, then the
-    cheapest. Inactive suppliers cannot be ordered from, so their terms are ignored."""
-    from suppliers.models import SupplierProduct
-
-    rows = (
-        SupplierProduct.objects.filter(product_id__in=product_ids, supplier__is_active=True)
-        .order_by("product_id", "-is_preferred", "lead_time_days", "unit_cost", "supplier__name")
-        .values_list(
-            "product_id",
-            "supplier_id",
-            "supplier__name",
-            "is_preferred",
-            "unit_cost",
-            "lead_time_days",
-            "min_order_qty",
-            "pack_size",
-            "supplier__ordering_cost",
-        )
-    )
-    chosen: dict[int, SupplyTerm] = {}
-    for product_id, *term in rows:
-        if product_id not in chosen:
-            chosen[product_id] = SupplyTerm(*term)
-    return chosen
-
-
 def _row(
-    *,
-    level: StockLevel,
-    term: SupplyTerm | None,
-    daily: list[int],
-    window_days: int,
-    lead_times: dict,
-    review_days: int,
-    default_service_level: float,
+    *, inputs: LevelInputs, lead_times: dict[int, LeadTimeStats], knobs: _Settings
 ) -> ReorderRow:
     flags = []
-    demand = demand_stats(daily + [0] * max(0, window_days - len(daily)))
+    review_days = knobs.review_days
+    demand = demand_stats_from_sums(
+        days=knobs.window_days, units=inputs.demand_units, squares=inputs.demand_squares
+    )
     if demand.mean == 0:
         flags.append(NO_DEMAND)
-    product = level.product
     service_level = (
-        float(product.service_level) if product.service_level is not None else default_service_level
+        float(inputs.service_level) if inputs.service_level is not None else knobs.service_level
     )
     z = z_for(service_level)
+    available = inputs.on_hand - inputs.allocated
+    projected = available + inputs.on_order - inputs.backordered
 
+    term = inputs.term
     lead_time, sigma_lead_time, samples = 0.0, 0.0, 0
     if term is None:
         flags.append(NO_SUPPLIER)
@@ -339,12 +239,12 @@ def _row(
         sigma_lead_time=sigma_lead_time,
     )
     rop = reorder_point(
-        d=demand.mean, lead_time=lead_time, safety_stock=ss.value, manual=level.reorder_point
+        d=demand.mean, lead_time=lead_time, safety_stock=ss.value, manual=inputs.reorder_point
     )
     pack_size = term.pack_size if term else 1
     min_order_qty = term.min_order_qty if term else 1
     qty = suggested_order_quantity(
-        projected=level.projected,
+        projected=projected,
         rop=rop,
         d=demand.mean,
         review_days=review_days,
@@ -355,25 +255,23 @@ def _row(
     ordering_cost = None
     if term is not None:
         ordering_cost = (
-            term.ordering_cost
-            if term.ordering_cost is not None
-            else settings.BACKSTOCK_ORDERING_COST
+            term.ordering_cost if term.ordering_cost is not None else knobs.ordering_cost
         )
     return ReorderRow(
-        level_id=level.pk,
-        product_id=level.product_id,
-        sku=product.sku,
-        name=product.name,
-        unit=product.unit,
-        warehouse_id=level.warehouse_id,
-        warehouse_code=level.warehouse.code,
-        on_hand=level.on_hand,
-        allocated=level.allocated,
-        available=level.available_qty,
-        backordered=level.backordered,
-        on_order=level.on_order,
-        projected=level.projected,
-        safety_stock=level.safety_stock,
+        level_id=inputs.level_id,
+        product_id=inputs.product_id,
+        sku=inputs.sku,
+        name=inputs.name,
+        unit=inputs.unit,
+        warehouse_id=inputs.warehouse_id,
+        warehouse_code=inputs.warehouse_code,
+        on_hand=inputs.on_hand,
+        allocated=inputs.allocated,
+        available=available,
+        backordered=inputs.backordered,
+        on_order=inputs.on_order,
+        projected=projected,
+        safety_stock=inputs.safety_stock,
         suggested_safety_stock=ceil_clean(ss.value),
         safety_stock_result=ss,
         d=demand.mean,
@@ -385,7 +283,7 @@ def _row(
         service_level=service_level,
         z=z,
         rop=rop,
-        rop_is_manual=level.reorder_point is not None,
+        rop_is_manual=inputs.reorder_point is not None,
         review_days=review_days,
         suggested_qty=qty,
         pack_size=pack_size,
@@ -396,17 +294,17 @@ def _row(
             annual_demand=demand.mean * 365,
             ordering_cost=ordering_cost,
             unit_cost=unit_cost,
-            holding_rate=settings.BACKSTOCK_HOLDING_COST_RATE,
+            holding_rate=knobs.holding_rate,
         ),
         ordering_cost=Decimal(str(ordering_cost)) if ordering_cost is not None else None,
         holding_cost=(
-            float(unit_cost) * float(settings.BACKSTOCK_HOLDING_COST_RATE)
-            if unit_cost is not None and settings.BACKSTOCK_HOLDING_COST_RATE is not None
+            float(unit_cost) * float(knobs.holding_rate)
+            if unit_cost is not None and knobs.holding_rate is not None
             else None
         ),
         supplier_id=term.supplier_id if term else None,
         supplier_name=term.supplier_name if term else None,
         supplier_is_preferred=bool(term and term.is_preferred),
-        urgent=level.projected < level.safety_stock or level.backordered > 0,
+        urgent=projected < inputs.safety_stock or inputs.backordered > 0,
         flags=tuple(flags),
     )

@@ -11,6 +11,7 @@ from planning.formulas import (
     FORMULA_VARIABLE_LEAD_TIME,
     ceil_clean,
     demand_stats,
+    demand_stats_from_sums,
     eoq,
     reorder_point,
     safety_stock,
@@ -240,3 +241,27 @@ def test_eoq_is_none_when_an_input_is_missing_or_zero(missing, value):
     inputs[missing] = value
 
     assert eoq(**inputs) is None
+
+
+@pytest.mark.parametrize(
+    "daily",
+    [
+        [2, 4, 4, 4, 5, 5, 7, 9],
+        [0, 0, 9, 0, 0, 0],
+        [5] * 30,
+        [1_000_000_007, 3, 999_999_999] + [0] * 87,
+        [7],
+        [],
+    ],
+)
+def test_demand_stats_from_sums_match_the_daily_values(daily):
+    # The database hands over only Σx and Σx² per level; the rows must not drift from what the
+    # days themselves give.
+    stats = demand_stats_from_sums(
+        days=len(daily), units=sum(daily), squares=sum(x * x for x in daily)
+    )
+
+    assert stats.days == len(daily)
+    assert stats.mean == (statistics.fmean(daily) if daily else 0.0)
+    expected = statistics.stdev(daily) if len(daily) >= 2 else 0.0
+    assert stats.stdev == pytest.approx(expected, rel=1e-15, abs=0)

@@ -16,7 +16,6 @@ from django.utils import timezone
 from inventory.models import SafetyStockChange, StockLevel
 from orders.models import Allocation, AllocationKind, OrderLine, SalesOrder
 from orders.services import order_cancel, release_confirm, release_propose
-from orders.services.demand import daily_demand_rebuild
 from orders.services.release import ReleaseDecision
 from planning.formulas import FORMULA_FIXED_LEAD_TIME, FORMULA_VARIABLE_LEAD_TIME
 from planning.selectors import (
@@ -41,7 +40,8 @@ from tests.factories import (
     SupplierProductFactory,
     WarehouseFactory,
 )
-from tests.helpers import error_codes, give_stock, level_for, place, sent_po
+from tests.helpers import error_codes, give_stock, level_for, place, sent_po, today
+from tests.planning.helpers import at, bulk_loaded, preferred, row_for, sold
 
 pytestmark = pytest.mark.django_db
 
@@ -55,46 +55,6 @@ def short_window(settings):
     settings.BACKSTOCK_SERVICE_LEVEL = 0.95
     settings.BACKSTOCK_HOLDING_COST_RATE = None
     settings.BACKSTOCK_ORDERING_COST = None
-
-
-def today() -> dt.date:
-    return timezone.localdate()
-
-
-def at(days_ago: int, hour: int = 0, minute: int = 5) -> dt.datetime:
-    day = today() - dt.timedelta(days=days_ago)
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=timezone.get_current_timezone())
-
-
-def sold(product, warehouse, by_days_ago: dict[int, int], *, shipped: bool = True):
-    """Demand history as bare rows: one order per day. Shipped lines leave no backorder, so they
-    count as demand without changing projected stock. Bare rows bypass the order services, so
-    the stored daily demand is rebuilt from the lines, as a bulk load does."""
-    for days_ago, quantity in by_days_ago.items():
-        order = SalesOrderFactory(warehouse=warehouse, placed_at=at(days_ago))
-        OrderLineFactory(
-            order=order,
-            product=product,
-            quantity_ordered=quantity,
-            quantity_shipped=quantity if shipped else 0,
-        )
-    daily_demand_rebuild()
-    return level_for(product, warehouse)
-
-
-def preferred(product, **terms):
-    terms.setdefault("is_preferred", True)
-    return SupplierProductFactory(product=product, **terms)
-
-
-def row_for(rows, product, warehouse=None):
-    matches = [
-        r
-        for r in rows
-        if r.product_id == product.pk and (warehouse is None or r.warehouse_id == warehouse.pk)
-    ]
-    assert len(matches) == 1, matches
-    return matches[0]
 
 
 # --- the numbers of one row ------------------------------------------------------------------
@@ -181,7 +141,7 @@ def test_cancelled_units_are_not_demand(product, warehouse):
     preferred(product, lead_time_days=5)
     order = SalesOrderFactory(warehouse=warehouse, placed_at=at(2))
     OrderLineFactory(order=order, product=product, quantity_ordered=10, quantity_cancelled=10)
-    daily_demand_rebuild()
+    bulk_loaded()
     sold(product, warehouse, {1: 5})
 
     row = row_for(reorder_suggestions(include_all=True), product)
@@ -580,13 +540,11 @@ def test_query_count_does_not_grow_with_rows(func):
 
 def test_suggestion_queries_itemised(django_assert_num_queries, warehouse):
     build_levels(20, [warehouse])
-    # 1 the screen: one page of level ids with the totals (inventory.reorder.screen)
-    # 2 levels with available, backordered, on order, projected (stock_overview)
-    # 3 daily demand per product × warehouse × day
-    # 4 supply terms of those products, with their suppliers
-    # 5 suppliers with their promised lead times   } supplier_lead_times
-    # 6 sent purchase orders with first receipts   }
-    with django_assert_num_queries(6):
+    # 1 the screen: every suggested level's inputs in order (levels with their stored counters,
+    #   demand sums, chosen term, product, warehouse and supplier)
+    # 2 suppliers with their promised lead times   } supplier_lead_times
+    # 3 sent purchase orders with first receipts   }
+    with django_assert_num_queries(3):
         rows = reorder_suggestions()
     assert len(rows) == 20
 
@@ -660,7 +618,7 @@ def test_kpis_stockouts_count_each_level_once_and_only_its_own_window_demand(war
     sold(many_days, warehouse, {1: 2, 2: 3, 3: 4})  # one stockout, not three
     order = SalesOrderFactory(warehouse=warehouse, placed_at=at(2))
     OrderLineFactory(order=order, product=cancelled, quantity_ordered=5, quantity_cancelled=5)
-    daily_demand_rebuild()
+    bulk_loaded()
     level_for(cancelled, warehouse)
     sold(elsewhere, other, {1: 2})  # the demand is the other warehouse's
     level_for(elsewhere, warehouse)

@@ -24,7 +24,7 @@ from planning.charts import (
     lead_time_bars_svg,
     nice_ceiling,
 )
-from planning.selectors import reorder_suggestions
+from planning.selectors import reorder_kpis, reorder_suggestions
 from suppliers.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from tests.factories import (
     CustomerFactory,
@@ -33,7 +33,8 @@ from tests.factories import (
     SupplierProductFactory,
     WarehouseFactory,
 )
-from tests.helpers import give_stock, level_for, place, sent_po, table_counts
+from tests.helpers import give_stock, place, sent_po, table_counts
+from tests.planning.helpers import APPLY, DASHBOARD, DRAFT
 
 # --- charts --------------------------------------------------------------------------------
 
@@ -143,57 +144,10 @@ def test_lead_time_bars_without_suppliers_is_a_note():
 
 
 # --- the page ------------------------------------------------------------------------------
-DASHBOARD = "planning:reorder-dashboard"
-DRAFT = "planning:reorder-draft-pos"
-APPLY = "planning:reorder-apply-safety-stock"
 
 
 def _days_ago(days: int) -> dt.datetime:
     return timezone.now() - dt.timedelta(days=days)
-
-
-def _history(customer, warehouse, product, quantities, *, by):
-    """One order a day going back from yesterday, for a demand history with some spread."""
-    for days_ago, quantity in enumerate(quantities, start=1):
-        place(customer, warehouse, [(product, quantity)], by=by, placed_at=_days_ago(days_ago))
-
-
-@pytest.fixture
-def shop(db, staff_user):
-    """WIDGET-1 at MAIN runs short with backorders waiting (bought from Northwind in packs of 12,
-    at least 24); GADGET-2 sells out at MAIN and has no supplier; WIDGET-1 also sells out at
-    EAST. Only WIDGET-1 at MAIN is urgent."""
-    main, east = WarehouseFactory(code="MAIN"), WarehouseFactory(code="EAST")
-    northwind = SupplierFactory(name="Northwind Supply")
-    widget = ProductFactory(sku="WIDGET-1", name="Blue widget")
-    gadget = ProductFactory(sku="GADGET-2", name="Red gadget")
-    SupplierProductFactory(
-        supplier=northwind,
-        product=widget,
-        unit_cost=Decimal("2.50"),
-        lead_time_days=10,
-        pack_size=12,
-        min_order_qty=24,
-        is_preferred=True,
-    )
-    customer = CustomerFactory(name="Acme Hardware")
-    give_stock(widget, main, 10, by=staff_user)
-    # Exactly what their customers took: projected 0, nobody waiting, so not urgent.
-    give_stock(gadget, main, 6, by=staff_user)
-    give_stock(widget, east, 10, by=staff_user)
-    _history(customer, main, widget, [4, 6, 2, 8, 5], by=staff_user)
-    _history(customer, main, gadget, [3, 1, 2], by=staff_user)
-    _history(customer, east, widget, [7, 3], by=staff_user)
-    return {
-        "main": main,
-        "east": east,
-        "northwind": northwind,
-        "widget": widget,
-        "gadget": gadget,
-        "widget_main": level_for(widget, main),
-        "widget_east": level_for(widget, east),
-        "gadget_main": level_for(gadget, main),
-    }
 
 
 def _row(level):
@@ -300,6 +254,20 @@ def test_kpis_are_shown_with_their_definitions(client, shop, manager_user):
         # The same definition is readable without hovering, behind the "?".
         assert f"<p>{card.group(1)}</p>" in html
     assert html.count('<span class="kpi-q" aria-hidden="true">?</span>') == 8
+
+
+def test_kpis_count_the_whole_catalogue_whatever_the_filters(client, shop, manager_user):
+    # The stockouts and the backorder's value come out of the same pass as the suggestions,
+    # which the filters narrow; the KPIs must not narrow with them.
+    kpis = reorder_kpis()
+    assert kpis["stockouts"] == 3  # WIDGET-1 at MAIN and EAST, GADGET-2 at MAIN: all promised
+    assert kpis["backorder_value"] == Decimal("37.50")  # 15 waiting × 2.50
+    client.force_login(manager_user)
+    for query in ("", f"?warehouse={shop['east'].pk}", "?urgent=on", "?warehouse=abc", "?page=2"):
+        html = client.get(reverse(DASHBOARD) + query).content.decode()
+        stockouts = re.search(r'data-testid="kpi-stockouts-value">([^<]+)<', html).group(1)
+        value = re.search(r'data-testid="kpi-backorder-value-value">([^<]+)<', html).group(1)
+        assert (stockouts, value) == ("3", "37.50"), query
 
 
 def test_on_order_names_the_open_purchase_orders(client, shop, manager_user, staff_user):
@@ -611,10 +579,13 @@ def test_csv_export_has_only_the_header_when_nothing_matches(client, shop, manag
 # --- query count ------------------------------------------------------------------------------
 
 
-def _shop_of(count: int, *, by):
+def _shop_of(count: int, *, by, code: str = "QC"):
     """`count` products, each bought from one of two suppliers, short at one warehouse."""
-    warehouse = WarehouseFactory(code="QC")
-    suppliers = [SupplierFactory(name="Alpha Parts"), SupplierFactory(name="Beta Goods")]
+    warehouse = WarehouseFactory(code=code)
+    suppliers = [
+        SupplierFactory(name=f"Alpha Parts {code}"),
+        SupplierFactory(name=f"Beta Goods {code}"),
+    ]
     customer = CustomerFactory()
     for index in range(count):
         product = ProductFactory()
@@ -642,17 +613,54 @@ def test_dashboard_queries_do_not_grow_with_the_rows(
     assert html.count('form="reorder-selection" aria-label="Select ') == count
     # 1-2   session, user
     # 3-4   the user's permissions: direct, then through groups (cached for the request)
-    # 5     the screen: one page of suggested level ids with the list's and groups' totals
-    # 6     the page's levels with available, backordered, on order, projected
-    # 7     the page's daily demand per product × warehouse × day
-    # 8     the supply terms of the page's products
-    # 9-10  the promised and measured lead times of the page's suppliers (also the chart's)
-    # 11    KPIs: backorder, fill rate, levels, on-time rate side by side in one query
-    # 12    backordered units history: the day's changes (today's backlog comes from the KPIs)
-    # 13    draft and open purchase order lines behind "on order" and "already ordered"
-    # 14    filter choices: warehouses
+    # 5     the screen: the page's rows with their inputs, the list's and the groups' totals, and
+    #       the catalogue's stockouts and backorder value for the KPIs, in one pass
+    # 6-7   the promised and measured lead times of the page's suppliers (also the chart's)
+    # 8     draft and open purchase order lines behind "on order" and "already ordered"
+    # 9     KPIs: backorder lines and aging, fill rate, below safety stock, on-time rate
+    # 10    backordered units history: the day's changes (today's backlog comes from the KPIs)
+    # 11    filter choices: warehouses
     with django_assert_num_queries(DASHBOARD_QUERIES):
         client.get(reverse(DASHBOARD))
 
 
-DASHBOARD_QUERIES = 14
+DASHBOARD_QUERIES = 11
+
+
+def _csv_queries(client, query: str = "") -> tuple[int, list[dict]]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"{reverse(DASHBOARD)}?_export=csv{query}")
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert response.status_code == 200
+    return len(queries), rows
+
+
+@pytest.mark.parametrize("query", ["", "&urgent=on"])
+def test_csv_queries_are_the_same_for_two_rows_and_for_many(
+    client, staff_user, manager_user, query, monkeypatch
+):
+    # Pieces of the file and fetches of the streamed query smaller than the rows, so a query per
+    # chunk of rows would show.
+    monkeypatch.setattr("planning.selectors.screen.STREAM_CHUNK", 3)
+    monkeypatch.setattr("common.views.CSV_PIECE_ROWS", 2)
+    _shop_of(2, by=staff_user)
+    client.force_login(manager_user)
+    few, few_rows = _csv_queries(client, query)
+    _shop_of(40, by=staff_user, code="QC2")
+    many, many_rows = _csv_queries(client, query)
+
+    assert (len(few_rows), len(many_rows)) == (2, 42)
+    assert few == many
+
+
+def test_csv_queries_itemised(client, staff_user, manager_user, django_assert_num_queries):
+    _shop_of(30, by=staff_user)
+    client.force_login(manager_user)
+    # 1-2   session, user
+    # 3-4   the user's permissions: direct, then through groups
+    # 5-6   every supplier's promised and measured lead times
+    # 7     the screen: every suggested row's inputs in order, streamed
+    with django_assert_num_queries(7):
+        response = client.get(f"{reverse(DASHBOARD)}?_export=csv")
+        lines = b"".join(response.streaming_content).decode().splitlines()
+    assert len(lines) == 31
