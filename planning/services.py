@@ -1,23 +1,18 @@
 """Planning's writes: draft purchase orders from suggestions and applying suggested safety stock,
 each through the owning app's services."""
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count
 from django.utils import timezone
 
-from common.cleaning import acting_user
-from common.numbers import document_number
 from common.transactions import write_transaction
 from inventory.models import SafetyStockChange, StockLevel
 from inventory.services import level_ids_clean, safety_stock_record
 from planning.selectors import ReorderRow, suggestions_for
-from suppliers.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, Supplier
-from suppliers.services import MAX_LINES
-from suppliers.services.purchasing import DRAFT_OR_OPEN_STATUSES
+from suppliers.models import PurchaseOrder
+from suppliers.services import DraftLineInput, purchase_order_drafts_add
 
 
 def suggestion_reason(row: ReorderRow) -> str:
@@ -81,7 +76,8 @@ def purchase_orders_draft_from_suggestions(*, level_ids, by) -> DraftResult:
     that supplier is skipped, so running it twice orders nothing the second time. New lines join
     an existing draft of the same supplier × warehouse rather than starting a second one. The
     suppliers' rows are locked first (then their drafts), so two managers drafting at once queue
-    up and the second sees the first one's lines."""
+    up and the second sees the first one's lines (suppliers.services.purchase_order_drafts_add,
+    which owns how lines become drafts)."""
     ids = level_ids_clean(level_ids)
     rows = {row.level_id: row for row in suggestions_for(level_ids=ids, include_all=True)}
     skipped = [
@@ -103,96 +99,22 @@ def purchase_orders_draft_from_suggestions(*, level_ids, by) -> DraftResult:
             )
         else:
             wanted.append(row)
-    if not wanted:
-        return DraftResult(created=[], reused=[], skipped=skipped)
-
-    supplier_ids = sorted({row.supplier_id for row in wanted})
-    list(Supplier.objects.filter(pk__in=supplier_ids).select_for_update(no_key=True).order_by("pk"))
-    already = {
-        (product_id, warehouse_id, supplier_id): (po_id, status)
-        for product_id, warehouse_id, supplier_id, po_id, status in PurchaseOrderLine.objects.filter(
-            purchase_order__status__in=DRAFT_OR_OPEN_STATUSES,
-            purchase_order__supplier_id__in=supplier_ids,
-            product_id__in={row.product_id for row in wanted},
-        )
-        .order_by("purchase_order_id")
-        .values_list(
-            "product_id",
-            "purchase_order__warehouse_id",
-            "purchase_order__supplier_id",
-            "purchase_order_id",
-            "purchase_order__status",
-        )
-    }
-    groups: dict[tuple[int, int], list] = {}
-    for row in wanted:
-        found = already.get((row.product_id, row.warehouse_id, row.supplier_id))
-        if found:
-            po_id, status = found
-            skipped.append(
-                f"{row.sku} @ {row.warehouse_code}: already on {document_number('PO', po_id)} "
-                f"({PurchaseOrderStatus(status).label.lower()})."
-            )
-            continue
-        groups.setdefault((row.supplier_id, row.warehouse_id), []).append(row)
-    if not groups:
-        return DraftResult(created=[], reused=[], skipped=skipped)
-
-    drafts: dict[tuple[int, int], PurchaseOrder] = {}
-    for po in (
-        PurchaseOrder.objects.filter(
-            status=PurchaseOrderStatus.DRAFT,
-            supplier_id__in=supplier_ids,
-            warehouse_id__in={w for _, w in groups},
-        )
-        .select_for_update(no_key=True)
-        .order_by("pk")
-    ):
-        # The newest draft of a pair collects the lines (someone may have left an older one).
-        drafts[(po.supplier_id, po.warehouse_id)] = po
-    line_counts = dict(
-        PurchaseOrderLine.objects.filter(purchase_order__in=list(drafts.values()))
-        .values("purchase_order_id")
-        .annotate(n=Count("id"))
-        .values_list("purchase_order_id", "n")
-    )
-    today = timezone.localdate()
-    user = acting_user(by)
-    created, reused, lines = [], [], []
-    for key in sorted(groups):
-        pending = groups[key]
-        # The slowest line decides when the whole order can be complete.
-        expected = today + dt.timedelta(days=max(row.lead_time_days for row in pending))
-        draft = drafts.get(key)
-        room = MAX_LINES - line_counts.get(draft.pk, 0) if draft else 0
-        batches = []
-        if room > 0:
-            if draft.expected_date < expected:
-                draft.expected_date = expected
-                draft.save(update_fields=["expected_date"])
-            reused.append(draft)
-            batches.append((draft, pending[:room]))
-            pending = pending[room:]
-        while pending:
-            po = PurchaseOrder.objects.create(
-                supplier_id=key[0],
-                warehouse_id=key[1],
-                expected_date=expected,
-                notes=f"Drafted from reorder suggestions on {today:%d %b %Y}.",
-                created_by=user,
-            )
-            created.append(po)
-            batches.append((po, pending[:MAX_LINES]))
-            pending = pending[MAX_LINES:]
-        lines += [
-            PurchaseOrderLine(
-                purchase_order=po,
+    added = purchase_order_drafts_add(
+        lines=[
+            DraftLineInput(
+                supplier_id=row.supplier_id,
+                warehouse_id=row.warehouse_id,
                 product_id=row.product_id,
-                quantity_ordered=row.suggested_qty,
+                quantity=row.suggested_qty,
                 unit_cost=row.unit_cost,
+                lead_time_days=row.lead_time_days,
+                label=f"{row.sku} @ {row.warehouse_code}",
             )
-            for po, batch in batches
-            for row in batch
-        ]
-    PurchaseOrderLine.objects.bulk_create(lines)
-    return DraftResult(created=created, reused=reused, skipped=skipped)
+            for row in wanted
+        ],
+        by=by,
+        note=f"Drafted from reorder suggestions on {timezone.localdate():%d %b %Y}.",
+    )
+    return DraftResult(
+        created=added.created, reused=added.reused, skipped=[*skipped, *added.skipped]
+    )

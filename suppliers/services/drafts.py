@@ -34,7 +34,8 @@ class DraftLineInput:
     product_id: int
     quantity: int
     unit_cost: Decimal
-    lead_time_days: int
+    # Days; a measured lead time may be fractional (the expected date takes the whole days).
+    lead_time_days: float
     # How messages name the line to people, e.g. "WIDGET-1 @ LON".
     label: str
 
