@@ -3,10 +3,8 @@ the history (audit trail) page."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db.models import Model, QuerySet
@@ -16,28 +14,7 @@ from django.utils import timezone
 from django.views.generic import TemplateView
 
 from common.audit import history_page
-
-# Rows written into one piece of a streamed CSV file: few enough to keep memory flat, enough
-# that the response is not handed one tiny string (and one encoding step) per row.
-CSV_PIECE_ROWS = 500
-
-
-def csv_pieces(rows: Iterable) -> Iterator[str]:
-    """Rows (sequences of cell values) written as CSV text, a few hundred rows per piece."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == CSV_PIECE_ROWS:
-            writer.writerows(batch)
-            batch.clear()
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    if batch:
-        writer.writerows(batch)
-        yield buffer.getvalue()
+from common.exports import csv_download
 
 
 class CsvExportMixin:
@@ -63,11 +40,8 @@ class CsvExportMixin:
         else:
             self.object_list = self.get_queryset()
         table = self.get_table(**self.get_table_kwargs())
-        rows = csv_pieces(self.export_rows(table))
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{self.export_name}-{stamp}.csv"'
-        return response
+        return csv_download(self.export_rows(table), filename=f"{self.export_name}-{stamp}.csv")
 
     def export_rows(self, table):
         """The header, then one list of cell values per row. A table with `export_values`

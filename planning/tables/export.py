@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
-from common.views import csv_pieces
+from common.exports import csv_pieces
 from planning.working import qty
 
 CSV_HEADER = (

@@ -1,16 +1,14 @@
 """Product CSV import: upload, preview every row, confirm (writes products and supply terms)."""
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 from django_htmx.http import HttpResponseClientRedirect
 
+from common.exports import csv_download
 from common.forms import form_add_service_error
 from suppliers import imports
 from suppliers.forms import ProductImportConfirmForm, ProductImportUploadForm
@@ -124,14 +122,4 @@ class ProductImportPreviewView(PermissionRequiredMixin, View):
         )
 
     def _errors_csv(self, preview, info):
-        class Echo:
-            def write(self, value):
-                return value
-
-        writer = csv.writer(Echo())
-        response = StreamingHttpResponse(
-            (writer.writerow(row) for row in imports.errors_csv_rows(preview)),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = 'attachment; filename="import-problems.csv"'
-        return response
+        return csv_download(imports.errors_csv_rows(preview), filename="import-problems.csv")

@@ -642,7 +642,7 @@ def test_csv_queries_are_the_same_for_two_rows_and_for_many(
     # Pieces of the file and fetches of the streamed query smaller than the rows, so a query per
     # chunk of rows would show.
     monkeypatch.setattr("planning.selectors.screen.STREAM_CHUNK", 3)
-    monkeypatch.setattr("common.views.CSV_PIECE_ROWS", 2)
+    monkeypatch.setattr("common.exports.CSV_PIECE_ROWS", 2)
     _shop_of(2, by=staff_user)
     client.force_login(manager_user)
     few, few_rows = _csv_queries(client, query)

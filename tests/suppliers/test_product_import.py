@@ -314,6 +314,17 @@ def test_problem_rows_can_be_downloaded_as_csv(manager_client, suppliers):
     assert "Unknown supplier" in rows[1][1]
 
 
+def test_problem_rows_download_writes_formula_like_cells_as_text(manager_client, suppliers):
+    evil = '=HYPERLINK("http://evil.example/","Click")'
+    text = "\n".join([HEADER, f'BAD-2,"{evil.replace(chr(34), chr(34) * 2)}",,Nobody Ltd,,,,,,'])
+    url = preview_url(upload(manager_client, text))
+    response = manager_client.get(url, {"_export": "errors"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    cells = {cell for row in rows[1:] for cell in row}
+    assert "'" + evil in cells
+    assert evil not in cells
+
+
 # --- bad files -------------------------------------------------------------------------------
 
 
