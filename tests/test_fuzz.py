@@ -48,7 +48,6 @@ from hypothesis import strategies as st
 from inventory.admin import AdjustStockForm as AdminAdjustStockForm
 from inventory.admin import StockLevelAdminForm
 from inventory.forms import BulkSafetyStockForm, IdListField, SetSafetyStockForm, TransferStockForm
-from suppliers.forms import ProductImportConfirmForm, ProductImportUploadForm
 from inventory.models import Product, SafetyStockChange, StockLevel, StockMovement
 from orders.forms import (
     CancelForm,
@@ -66,6 +65,8 @@ from planning.forms import ReorderSelectionForm
 from suppliers.forms import (
     CancelPurchaseOrderForm,
     CreatePurchaseOrderForm,
+    ProductImportConfirmForm,
+    ProductImportUploadForm,
     PurchaseOrderLineFormSet,
     ReceiveShipmentForm,
 )
