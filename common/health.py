@@ -7,6 +7,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from common.database_errors import RETRY_AFTER_SECONDS
+
 logger = logging.getLogger("backstock.health")
 
 
@@ -21,5 +23,7 @@ def healthz(request):
             cursor.fetchone()
     except DatabaseError:
         logger.exception("Health check failed: the database did not answer")
-        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
+        response = JsonResponse({"status": "error", "database": "unavailable"}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     return JsonResponse({"status": "ok", "database": "ok"})

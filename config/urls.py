@@ -38,3 +38,8 @@ urlpatterns = [
     path("", include("planning.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# A lost database is answered with the 503 page whichever layer finds out (see
+# common.database_errors); other errors keep Django's pages.
+handler400 = "common.database_errors.bad_request"
+handler500 = "common.database_errors.server_error"
