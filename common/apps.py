@@ -12,6 +12,7 @@ class CommonConfig(AppConfig):
     def ready(self):
         # Imported once the registry is ready: the middleware module reads the session models.
         from common import checks  # noqa: F401 - registers the system checks
+        from common.input_guard import forms_guard_install
         from common.middleware import session_mark_refreshed
 
         def stamp_session(sender, request, user, **kwargs):
@@ -20,6 +21,7 @@ class CommonConfig(AppConfig):
             if request is not None and hasattr(request, "session"):
                 session_mark_refreshed(request.session)
 
+        forms_guard_install()
         user_logged_in.connect(stamp_session, dispatch_uid="backstock-session-stamp", weak=False)
 
 

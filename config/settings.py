@@ -56,6 +56,9 @@ MIDDLEWARE = [
     # Static files are answered here, before sessions and logging get involved.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "common.middleware.RequestLogMiddleware",
+    # Before sessions and views: control characters in a URL get the 400 page, in a form a
+    # field error (common.input_guard).
+    "common.input_guard.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

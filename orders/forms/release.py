@@ -16,13 +16,20 @@ from django.conf import settings
 from django.urls import reverse
 
 from common.cleaning import plain_int
-from common.forms import QuantityField
+from common.forms import QuantityField, WholeNumberField
+from common.input_guard import has_control_characters, json_loads_bounded
 from inventory.models import Product, Warehouse
 from orders.services import ReleaseLineProposal, ReleasePlan
 from orders.services.release import MAX_PRODUCTS
 from suppliers.selectors import shipment_warehouse_id
 
 MOVED_UP_ERROR = "The moved-up lines could not be read; open the release review again."
+MOVED_UP_REASON_ERROR = (
+    "A reason for moving a line up holds invisible control characters (such as NUL or a tab); "
+    "move that line back, then up again with the reason typed anew. Nothing was applied."
+)
+# [[line id, reason], ...]: a list of pairs, nested two deep and never deeper.
+MOVED_UP_DEPTH = 2
 
 
 class ProductIdsField(forms.ModelMultipleChoiceField):
@@ -45,7 +52,7 @@ class ReleaseSelectionForm(forms.Form):
 
     warehouse = forms.ModelChoiceField(queryset=Warehouse.objects.all(), widget=forms.HiddenInput)
     product = ProductIdsField(queryset=Product.objects.all(), widget=forms.MultipleHiddenInput)
-    shipment = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    shipment = WholeNumberField(required=False, min_value=1, widget=forms.HiddenInput)
 
     error_messages = {
         "shipment": "That shipment was not received at this warehouse.",
@@ -95,7 +102,9 @@ class ConfirmReleaseForm(ReleaseSelectionForm):
         if not raw:
             return {}
         try:
-            pairs = json.loads(raw)
+            pairs = json_loads_bounded(
+                raw, max_chars=self.fields["moved_up"].max_length, max_depth=MOVED_UP_DEPTH
+            )
         except ValueError:
             raise forms.ValidationError(MOVED_UP_ERROR) from None
         if not isinstance(pairs, list) or len(pairs) > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:
@@ -112,6 +121,10 @@ class ConfirmReleaseForm(ReleaseSelectionForm):
                 or len(pair[1]) > 255
             ):
                 raise forms.ValidationError(MOVED_UP_ERROR)
+            # JSON escapes ("\\u0000") pass the middleware's look at the posted text; the decoded
+            # reason meets the same rule as a typed single-line field.
+            if has_control_characters(pair[1].strip()):
+                raise forms.ValidationError(MOVED_UP_REASON_ERROR)
             moved[pair[0]] = pair[1].strip()
         return moved
 

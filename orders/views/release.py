@@ -19,6 +19,7 @@ from django.views import View
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 
+from common.input_guard import RefusedText, has_control_characters
 from common.numbers import document_number
 from common.views import CsvExportMixin
 from inventory.models import Warehouse
@@ -96,13 +97,21 @@ class ReleaseReviewView(PermissionRequiredMixin, View):
         line = self.find_line(plan, line_id)
         if plan.fingerprint != form.cleaned_data["fingerprint"] or line is None:
             return self.show(selection, moved_up, errors=[CHANGED_MESSAGE])
-        reason = self.request.POST.get(f"reason_{line_id}", "").strip()
-        if not reason or len(reason) > 255:
-            error = (
-                f"Give a reason for moving {line.order_number} up (at most 255 characters)."
-                if reason
-                else f"Give a reason for moving {line.order_number} up."
-            )
+        raw = self.request.POST.get(f"reason_{line_id}", "")
+        reason = raw.strip()
+        # The input guard has already taken out what no field may hold; say so rather than
+        # record a reason other than the one typed.
+        refused = isinstance(raw, RefusedText) or has_control_characters(reason)
+        if refused or not reason or len(reason) > 255:
+            if refused:
+                error = (
+                    f"The reason for moving {line.order_number} up held invisible control "
+                    "characters (such as NUL or a tab); type it again on one line."
+                )
+            elif reason:
+                error = f"Give a reason for moving {line.order_number} up (at most 255 characters)."
+            else:
+                error = f"Give a reason for moving {line.order_number} up."
             # Nothing changed: keep what the staff typed in the other boxes.
             lines_form = ReleaseLinesForm(self.request.POST, plan=plan)
             lines_form.is_valid()

@@ -178,7 +178,7 @@ def test_the_lookup_sends_at_most_twenty_suggestions(staff_client, django_assert
     assert len(options(response)) == 20
 
 
-@pytest.mark.parametrize("typed", ["", "   ", "zzz", "9" * 300, "\x00"])
+@pytest.mark.parametrize("typed", ["", "   ", "zzz", "9" * 300])
 def test_the_lookup_answers_nothing_for_nothing_found(staff_client, typed):
     CustomerFactory(name="Birch & Sons")
     response = lookup(staff_client, typed)
