@@ -10,8 +10,21 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-# Plain decimal notation only: "12", "-3", "12.0". No exponents ("1e3"), separators or spaces inside.
-_QUANTITY_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?")
+# The one message for a whole number written any other way: a form field says it beside the box;
+# the services' reader, whose errors also reach import rows, names the field it read.
+WHOLE_NUMBER_RULE = "a whole number using the digits 0–9, like 12"
+WHOLE_NUMBER_MESSAGE = f"Enter {WHOLE_NUMBER_RULE}."
+_WHOLE_NUMBER_NAMED = f"The %(field)s must be {WHOLE_NUMBER_RULE}."
+
+# The one way Backstock reads a whole number: ASCII digits only. int() and str.isdigit() also take
+# "١٢" and "１２" (other scripts' digits), "+12" and "1_000", which nobody means as a quantity or an
+# id. ("[0-9]", not "\d": in a text pattern \d matches every script's digits.)
+DIGITS = r"[0-9]+"
+_DIGITS_TEXT = re.compile(DIGITS)
+# A typed number: the digits, after a minus that only fields allowing negatives accept (the others
+# then say it is too small), and a decimal part spreadsheets write ("12.0"), whole when it is zeros.
+# No plus sign, exponents ("1e3"), separators or spaces inside.
+NUMBER_TEXT = re.compile(rf"-?{DIGITS}(\.[0-9]*)?")
 
 
 def _decimal_from_input(value: Any) -> Decimal | None:
@@ -20,11 +33,20 @@ def _decimal_from_input(value: Any) -> Decimal | None:
     if isinstance(value, float | Decimal):
         number = Decimal(str(value)) if isinstance(value, float) else value
         return number if number.is_finite() else None
-    text = str(value).strip()
-    if len(text) > 40 and _QUANTITY_TEXT.fullmatch(text):
-        return Decimal(10) ** 40  # far beyond any limit: reported as too large, not parsed
-    if not _QUANTITY_TEXT.fullmatch(text):
+    if not isinstance(value, str):
         return None
+    return number_text_read(value)
+
+
+def number_text_read(text: str) -> Decimal | None:
+    """The number typed in `text` (spaces around it ignored) when it is written the one way, whole
+    or not; None otherwise. Callers check that it is whole and within their limits."""
+    text = text.strip()
+    if not NUMBER_TEXT.fullmatch(text):
+        return None
+    if len(text) > 40:
+        # Far beyond any limit: reported as too large, never parsed into a huge number.
+        return -(Decimal(10) ** 40) if text.startswith("-") else Decimal(10) ** 40
     try:
         return Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
@@ -40,9 +62,7 @@ def quantity_clean(
         raise ValidationError("Enter a %(field)s.", code="required", params={"field": field})
     number = _decimal_from_input(value)
     if number is None:
-        raise ValidationError(
-            "The %(field)s must be a whole number.", code="not_a_number", params={"field": field}
-        )
+        raise ValidationError(_WHOLE_NUMBER_NAMED, code="not_a_number", params={"field": field})
     # Compare before converting: int() of a huge exponent would take minutes and gigabytes.
     if abs(number) > limit:
         raise ValidationError(
@@ -51,9 +71,7 @@ def quantity_clean(
             params={"field": field, "limit": f"{limit:,}"},
         )
     if number != number.to_integral_value():
-        raise ValidationError(
-            "The %(field)s must be a whole number.", code="fractional", params={"field": field}
-        )
+        raise ValidationError(_WHOLE_NUMBER_NAMED, code="fractional", params={"field": field})
     quantity = int(number)
     if signed:
         if quantity == 0 and not allow_zero:
@@ -95,6 +113,11 @@ def id_int(value: Any) -> int:
     text, zero, negatives, numbers beyond the 64-bit keys the database uses)."""
     if isinstance(value, bool):
         raise ValueError("not an id")
+    if isinstance(value, str):
+        text = value.strip()
+        if not _DIGITS_TEXT.fullmatch(text) or len(text) > 19:
+            raise ValueError("not an id")
+        value = text
     number = int(value)
     if not 0 < number < 2**63:
         raise ValueError("id out of range")
@@ -115,6 +138,23 @@ def plain_int(text: str) -> int | None:
     str.isdigit() also accepts "²" and "١", which int() then refuses or reads unexpectedly, and a
     longer number overflows the database's integer."""
     text = str(text)
-    if text.isascii() and text.isdigit() and len(text) <= 18:
+    if _DIGITS_TEXT.fullmatch(text) and len(text) <= 18:
         return int(text)
     return None
+
+
+UTF16_MESSAGE = (
+    "This file is saved as UTF-16; save it as CSV UTF-8 (in a spreadsheet: Save as → CSV UTF-8)."
+)
+# Text saved as UTF-16 (Excel's "Unicode text", some exporters): a byte-order mark, or ASCII
+# characters each paired with a NUL byte before (big-endian) or after (little-endian) them.
+_UTF16_START = re.compile(
+    rb"\xff\xfe|\xfe\xff|(?:[\t\r\n\x20-\x7e]\x00){4}|(?:\x00[\t\r\n\x20-\x7e]){4}"
+)
+
+
+def utf16_refuse(data: bytes) -> None:
+    """Say so when an uploaded text file is UTF-16, which would otherwise be taken for binary
+    data. It is refused, not decoded: imports read and store one encoding, UTF-8."""
+    if _UTF16_START.match(data):
+        raise ValidationError(UTF16_MESSAGE, code="utf16")

@@ -1,5 +1,5 @@
-"""View bases every area's pages share: streamed CSV export of a table, double-submit tokens and
-the history (audit trail) page."""
+"""View bases every area's pages share: the form-page methods, streamed CSV export of a table,
+double-submit tokens and the history (audit trail) page."""
 
 from __future__ import annotations
 
@@ -15,6 +15,14 @@ from django.views.generic import TemplateView
 
 from common.audit import history_page
 from common.exports import csv_download
+
+
+class FormPageMixin:
+    """For every page with a form: GET shows it, POST sends it (HEAD and OPTIONS as Django
+    answers them). Django's FormView also treats PUT as POST, which answered a PUT with the empty
+    form's errors (200); PUT, PATCH and DELETE are refused with 405 instead."""
+
+    http_method_names = ["get", "post", "head", "options"]
 
 
 class CsvExportMixin:

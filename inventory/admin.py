@@ -22,6 +22,7 @@ from common.admin import (
     ReadOnlyAdminMixin,
     edited_columns,
 )
+from common.forms import WholeNumberField
 from inventory.models import Product, SafetyStockChange, StockLevel, StockMovement, Warehouse
 from inventory.services import safety_stock_record, stock_adjust
 
@@ -61,8 +62,8 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 class StockLevelAdminForm(forms.ModelForm):
-    safety_stock = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY, initial=0)
-    reorder_point = forms.IntegerField(
+    safety_stock = WholeNumberField(min_value=0, max_value=MAX_QUANTITY, initial=0)
+    reorder_point = WholeNumberField(
         min_value=0,
         max_value=MAX_QUANTITY,
         required=False,
@@ -97,7 +98,7 @@ class StockStateFilter(admin.SimpleListFilter):
 
 
 class AdjustStockForm(forms.Form):
-    delta = forms.IntegerField(
+    delta = WholeNumberField(
         label="Change in on hand",
         min_value=-MAX_QUANTITY,
         max_value=MAX_QUANTITY,

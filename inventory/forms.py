@@ -9,7 +9,7 @@ from __future__ import annotations
 from django import forms
 
 from common.cleaning import plain_int
-from common.forms import QuantityField
+from common.forms import QuantityField, WholeNumberField
 
 from .models import Warehouse
 
@@ -134,4 +134,4 @@ class TransferStockForm(forms.Form):
 class ChartWarehouseForm(forms.Form):
     """The optional `?warehouse=` of the stock-over-time chart; garbage is a 404, not a 500."""
 
-    warehouse = forms.IntegerField(required=False, min_value=1, max_value=2**62)
+    warehouse = WholeNumberField(required=False, min_value=1)

@@ -12,6 +12,7 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
+from common.forms import WholeNumberField
 from inventory.models import Warehouse
 
 from .models import OPEN_ORDER_STATUSES, Priority, SalesOrderStatus
@@ -84,7 +85,7 @@ class FilterForm(forms.Form):
 class DaysFilter(django_filters.NumberFilter):
     """A whole number of days (the default number filter would accept 1.5)."""
 
-    field_class = forms.IntegerField
+    field_class = WholeNumberField
 
 
 ORDER_STATUS_CHOICES = [("open", "Open (waiting or ready)"), *SalesOrderStatus.choices]
@@ -121,7 +122,7 @@ class SalesOrderFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
-        number = re.fullmatch(r"(?i)(?:SO-?)?0*(\d{1,12})", value)
+        number = re.fullmatch(r"(?i)(?:SO-?)?0*([0-9]{1,12})", value)
         condition = Q(customer_reference__icontains=value)
         if number:
             condition |= Q(pk=int(number.group(1)))

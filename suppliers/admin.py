@@ -14,6 +14,7 @@ from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
 
 from common.admin import DocumentNumberSearchMixin, EditedColumnsOnlyMixin, ReadOnlyAdminMixin
+from common.forms import WholeNumberField
 from inventory.admin import ProductAdmin
 from inventory.models import Product
 from suppliers.models import (
@@ -30,11 +31,11 @@ MAX_QUANTITY = settings.BACKSTOCK_MAX_QUANTITY
 
 
 class SupplyTermForm(forms.ModelForm):
-    lead_time_days = forms.IntegerField(min_value=0, max_value=3650)
-    min_order_qty = forms.IntegerField(
+    lead_time_days = WholeNumberField(min_value=0, max_value=3650)
+    min_order_qty = WholeNumberField(
         label="minimum order quantity", min_value=1, max_value=MAX_QUANTITY
     )
-    pack_size = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    pack_size = WholeNumberField(min_value=1, max_value=MAX_QUANTITY)
 
     class Meta:
         model = SupplierProduct
@@ -149,7 +150,7 @@ class SupplierProductAdmin(admin.ModelAdmin):
 
 
 class PurchaseOrderLineForm(forms.ModelForm):
-    quantity_ordered = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    quantity_ordered = WholeNumberField(min_value=1, max_value=MAX_QUANTITY)
 
     class Meta:
         model = PurchaseOrderLine

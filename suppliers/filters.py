@@ -144,8 +144,12 @@ class PurchaseOrderFilter(InlineFilterSet):
         fields = ["number", "status", "supplier", "warehouse", "overdue"]
 
     def filter_number(self, queryset, name, value):
-        # "PO-000042", "po42" and "42" all mean purchase order 42.
-        digits = re.sub(r"\D", "", value or "")
+        # "PO-000042", "po42" and "42" all mean purchase order 42. Numbers are ASCII digits
+        # (common.cleaning): "PO-４２" is no purchase order's number, not every order.
+        value = value or ""
+        if any(char.isdigit() and not char.isascii() for char in value):
+            return queryset.none()
+        digits = re.sub(r"[^0-9]", "", value)
         if not digits:
             return queryset
         if len(digits) > 18:

@@ -15,7 +15,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from django_tables2 import RequestConfig, SingleTableMixin
 
 from common.forms import form_add_service_error
-from common.views import CsvExportMixin
+from common.views import CsvExportMixin, FormPageMixin
 from inventory.filters import StockLevelFilter
 from inventory.forms import (
     AdjustStockForm,
@@ -205,7 +205,7 @@ class SafetyStockBulkView(PermissionRequiredMixin, View):
         )
 
 
-class LevelFormMixin(PermissionRequiredMixin):
+class LevelFormMixin(FormPageMixin, PermissionRequiredMixin):
     """A form about one stock level; the permission is checked before the level is looked up, so
     a user without it learns nothing about which ids exist."""
 

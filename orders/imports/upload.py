@@ -8,6 +8,8 @@ import io
 
 from django.core.exceptions import ValidationError
 
+from common.cleaning import utf16_refuse
+
 COLUMNS = ("order_ref", "customer", "warehouse", "priority", "sku", "quantity")
 REQUIRED_COLUMNS = ("order_ref", "customer", "warehouse", "sku", "quantity")
 ALIASES = {
@@ -46,6 +48,7 @@ def upload_read(upload) -> list[dict]:
             code="too_big",
             params={"mb": MAX_BYTES // (1024 * 1024)},
         )
+    utf16_refuse(data)
     if b"\x00" in data:
         raise ValidationError("This is not a CSV file (it contains binary data).", code="not_csv")
     try:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 
+from common.cleaning import utf16_refuse
 from suppliers.services.product_import import MAX_IMPORT_ROWS, ProductInput, TermInput
 
 COLUMNS = (
@@ -130,6 +131,7 @@ def _decode(data: bytes) -> str:
             "“Save as” → “CSV UTF-8” and upload that file.",
             code="not_csv",
         )
+    utf16_refuse(head)
     if b"\x00" in head:
         raise ValidationError(
             "This does not look like a CSV text file (it contains binary data).", code="not_csv"

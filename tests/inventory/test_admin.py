@@ -375,8 +375,10 @@ def test_adjust_action_writes_a_movement_through_the_service(admin_client, admin
     ("fields", "error"),
     [
         ({"delta": "0", "reason": "Typo"}, "The change cannot be zero."),
-        ({"delta": "ten", "reason": "Typo"}, "Enter a whole number."),
-        ({"delta": "2.5", "reason": "Typo"}, "Enter a whole number."),
+        ({"delta": "ten", "reason": "Typo"}, "Enter a whole number using the digits 0–9"),
+        ({"delta": "2.5", "reason": "Typo"}, "Enter a whole number using the digits 0–9"),
+        ({"delta": "１２", "reason": "Typo"}, "Enter a whole number using the digits 0–9"),
+        ({"delta": "+12", "reason": "Typo"}, "Enter a whole number using the digits 0–9"),
         ({"delta": "1000000001", "reason": "Typo"}, "less than or equal to 1000000000"),
         ({"delta": "-1000000001", "reason": "Typo"}, "greater than or equal to -1000000000"),
         ({"delta": "", "reason": "Typo"}, "This field is required."),
