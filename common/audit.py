@@ -24,6 +24,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import (
+    BigIntegerField,
     CharField,
     DateTimeField,
     Expression,
@@ -134,7 +135,8 @@ def audit_rows(
         "a_at": expression(at, DateTimeField()),
         "a_user": expression(user, CharField()),
         "a_action": expression(action, CharField()),
-        "a_quantity": expression(quantity, IntegerField()),
+        # 64-bit: a count can take a whole level's on hand, past 2³¹, off in one movement.
+        "a_quantity": expression(quantity, BigIntegerField()),
         "a_reason": expression(reason, TextField()),
         "a_detail": expression(detail, TextField()),
         "a_row": Cast(F("pk"), IntegerField()),

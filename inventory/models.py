@@ -65,11 +65,11 @@ class StockLevel(models.Model):
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_levels")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="stock_levels")
-    on_hand = models.IntegerField(default=0)
-    allocated = models.IntegerField(default=0)
-    safety_stock = models.IntegerField(default=0)
+    on_hand = models.BigIntegerField(default=0)
+    allocated = models.BigIntegerField(default=0)
+    safety_stock = models.BigIntegerField(default=0)
     # A manual reorder point replaces the computed one when set.
-    reorder_point = models.IntegerField(null=True, blank=True)
+    reorder_point = models.BigIntegerField(null=True, blank=True)
     # Stored counters of what other apps owe this level, so stock pages and planning read one row
     # instead of summing order and purchase order lines. The orders services keep `backordered`
     # (units waiting on open order lines) and the suppliers services keep `on_order` (units
@@ -152,8 +152,8 @@ class StockMovement(models.Model):
 
     level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="movements")
     kind = models.CharField(max_length=20, choices=MovementKind.choices)
-    quantity = models.IntegerField(help_text="Signed: positive into stock, negative out.")
-    balance_after = models.IntegerField()
+    quantity = models.BigIntegerField(help_text="Signed: positive into stock, negative out.")
+    balance_after = models.BigIntegerField()
     reason = models.CharField(max_length=255, blank=True)
     # The document that caused the movement, by its number (SO-000123, PO-000045, SH-000007, TR-…).
     reference = models.CharField(max_length=40, blank=True)
@@ -186,8 +186,8 @@ class SafetyStockChange(models.Model):
     level = models.ForeignKey(
         StockLevel, on_delete=models.PROTECT, related_name="safety_stock_changes"
     )
-    old_value = models.IntegerField()
-    new_value = models.IntegerField()
+    old_value = models.BigIntegerField()
+    new_value = models.BigIntegerField()
     reason = models.CharField(max_length=255, blank=True)
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -105,18 +105,18 @@ class SalesOrder(models.Model):
 class OrderLine(models.Model):
     order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
-    quantity_ordered = models.IntegerField()
-    quantity_allocated = models.IntegerField(default=0)
-    quantity_shipped = models.IntegerField(default=0)
+    quantity_ordered = models.BigIntegerField()
+    quantity_allocated = models.BigIntegerField(default=0)
+    quantity_shipped = models.BigIntegerField(default=0)
     # What the customer no longer wants (a cancelled order or line); never allocated or shipped.
-    quantity_cancelled = models.IntegerField(default=0)
+    quantity_cancelled = models.BigIntegerField(default=0)
     # Stored so the queue can be found through a small partial index instead of a scan.
     quantity_backordered = models.GeneratedField(
         expression=F("quantity_ordered")
         - F("quantity_allocated")
         - F("quantity_shipped")
         - F("quantity_cancelled"),
-        output_field=models.IntegerField(),
+        output_field=models.BigIntegerField(),
         db_persist=True,
     )
     cancel_reason = models.CharField(max_length=255, blank=True)
@@ -212,7 +212,7 @@ class Allocation(models.Model):
     """
 
     line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="allocations")
-    quantity = models.IntegerField()
+    quantity = models.BigIntegerField()
     kind = models.CharField(max_length=20, choices=AllocationKind.choices)
     release = models.ForeignKey(
         Release, on_delete=models.PROTECT, null=True, blank=True, related_name="allocations"
@@ -249,13 +249,13 @@ class DailyDemand(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
     warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    lines = models.IntegerField(default=0)
+    lines = models.BigIntegerField(default=0)
     # Lines that got their whole quantity the moment they were placed (the fill rate).
-    lines_filled = models.IntegerField(default=0)
-    units_ordered = models.IntegerField(default=0)
-    units_cancelled = models.IntegerField(default=0)
+    lines_filled = models.BigIntegerField(default=0)
+    units_ordered = models.BigIntegerField(default=0)
+    units_cancelled = models.BigIntegerField(default=0)
     # What placement could not allocate: the backorder the day's orders created.
-    units_backordered = models.IntegerField(default=0)
+    units_backordered = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

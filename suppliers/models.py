@@ -153,8 +153,8 @@ class PurchaseOrderLine(models.Model):
     product = models.ForeignKey(
         Product, on_delete=models.PROTECT, related_name="purchase_order_lines"
     )
-    quantity_ordered = models.PositiveIntegerField()
-    quantity_received = models.PositiveIntegerField(default=0)
+    quantity_ordered = models.PositiveBigIntegerField()
+    quantity_received = models.PositiveBigIntegerField(default=0)
     unit_cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
 
     class Meta:
@@ -215,7 +215,7 @@ class ShipmentLine(models.Model):
     purchase_order_line = models.ForeignKey(
         PurchaseOrderLine, on_delete=models.PROTECT, related_name="shipment_lines"
     )
-    quantity = models.PositiveIntegerField()
+    quantity = models.PositiveBigIntegerField()
 
     class Meta:
         ordering = ["id"]

@@ -19,7 +19,7 @@ from django.db import connection
 
 from inventory.models import Product, StockLevel, Warehouse
 from orders.models import DailyDemand
-from planning.selectors.sql import Query, fence, table
+from planning.selectors.sql import Query, as_wide, fence, table
 from planning.selectors.window import demand_window
 from suppliers.models import Supplier, SupplierProduct
 
@@ -101,7 +101,7 @@ def levels_ctes(
     query.cte(
         "demand (product_id, warehouse_id, s1, s2) AS ("
         "SELECT product_id, warehouse_id, SUM(units_ordered - units_cancelled), "
-        "SUM((units_ordered - units_cancelled) * (units_ordered - units_cancelled)) "
+        f"SUM({as_wide('units_ordered - units_cancelled')} * (units_ordered - units_cancelled)) "
         f"FROM {table(DailyDemand)} WHERE {' AND '.join(days)} "
         "GROUP BY product_id, warehouse_id)",
         *day_params,

@@ -135,19 +135,20 @@ def reorder_kpis(*, today: dt.date | None = None, catalogue: CatalogueTotals | N
         cursor.execute("SELECT * FROM " + " CROSS JOIN ".join(parts), params)  # noqa: S608
         names = [column[0] for column in cursor.description]
         values = dict(zip(names, cursor.fetchone(), strict=True))
-    placed_lines, placed_filled = values["placed_lines"], values["placed_filled"]
+    # PostgreSQL sums 64-bit columns as numeric, and a raw cursor skips the ORM's converters.
+    placed_lines, placed_filled = int(values["placed_lines"]), int(values["placed_filled"])
     deliveries, on_time = int(values["deliveries"]), int(values["on_time"])
 
     return {
         "backorder_lines": values["lines"],
-        "backorder_units": values["units"],
+        "backorder_units": int(values["units"]),
         "backorder_value": catalogue.backorder_value.quantize(CENTS),
         "aging": [
             {
                 "key": key,
                 "label": label,
                 "lines": values[f"lines_{key}"],
-                "units": values[f"units_{key}"],
+                "units": int(values[f"units_{key}"]),
             }
             for key, label, _low, _high in AGE_BUCKETS
         ],

@@ -16,6 +16,14 @@ def as_float(expression: str) -> str:
     return f"CAST({expression} AS DOUBLE PRECISION)"
 
 
+def as_wide(expression: str) -> str:
+    """An integer in a type whose products and sums cannot overflow: a day's demand may pass 3·10⁹
+    units, and its square then passes even 64 bits. PostgreSQL keeps it exact as numeric; SQLite
+    has no wider integer, and raises on a SUM of integers that overflows, so it gets a float."""
+    kind = "NUMERIC" if connection.vendor == "postgresql" else "REAL"
+    return f"CAST({expression} AS {kind})"
+
+
 def fence() -> str:
     """Keeps a subquery planned on its own (neither merged into the query around it nor written
     out to a temporary store), so its rows are filtered, and its columns computed, once."""
