@@ -5,7 +5,7 @@ from django.contrib.auth.signals import user_logged_in
 
 class CommonConfig(AppConfig):
     """Shared building blocks and the project's cross-cutting pieces (sign-in, middleware, system
-    checks, the admin site); no models."""
+    checks, the admin site) and the Submission table behind idempotent create forms."""
 
     name = "common"
 

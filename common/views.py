@@ -15,6 +15,7 @@ from django.views.generic import TemplateView
 
 from common.audit import history_page
 from common.exports import csv_download
+from common.submissions import SubmissionDone
 
 
 class FormPageMixin:
@@ -71,25 +72,21 @@ class CsvExportMixin:
 
 
 class OnceTokenMixin:
-    """Server-side double-submit guard for create forms whose action has no natural key.
+    """Double-submit guard for create forms whose action has no natural key.
 
-    The form carries a fresh token; a second POST with a used token is answered with where the first
-    one went instead of doing the action again."""
-
-    once_session_key = "backstock_used_tokens"
+    The form carries a fresh token, which the creating service claims as its submission key in
+    the same transaction (common.submissions). The database decides, not the session: concurrent
+    copies of one post each read the session before any of them writes it. A copy of a
+    submission that already created something is answered with what it created."""
 
     @staticmethod
     def once_token_new() -> str:
         return uuid.uuid4().hex
 
-    def once_token_seen(self, token: str) -> str | None:
-        return self.request.session.get(self.once_session_key, {}).get(token)
-
-    def once_token_use(self, token: str, url: str) -> None:
-        used = self.request.session.get(self.once_session_key, {})
-        used[token] = url
-        # Keep the session small: remember only the latest few submissions.
-        self.request.session[self.once_session_key] = dict(list(used.items())[-50:])
+    @staticmethod
+    def once_token_first[M: Model](done: SubmissionDone, model: type[M]) -> M:
+        """What the first submission with the token created."""
+        return get_object_or_404(model, pk=done.object_id)
 
 
 class HistoryView(PermissionRequiredMixin, TemplateView):

@@ -10,6 +10,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from common.cleaning import acting_user, id_int, quantity_clean, reason_clean
+from common.submissions import submission_claim, submission_record
 from common.transactions import write_transaction
 from inventory.models import Product, Warehouse
 from inventory.services import levels_counters_add, levels_lock, levels_save
@@ -42,8 +43,18 @@ class CancelResult:
     freed: dict[int, int] = field(default_factory=dict)
 
 
-def customer_create(*, name, email: str = "") -> Customer:
-    """Create a customer; names are unique ignoring case."""
+@write_transaction
+def customer_create(
+    *, name, email: str = "", by=None, submission_key: str | None = None
+) -> Customer:
+    """Create a customer; names are unique ignoring case. With the form's `submission_key`, a
+    second submission of the same form raises SubmissionDone naming the first one's customer
+    instead of "already exists"."""
+    claim = (
+        submission_claim(key=submission_key, kind=Customer._meta.label_lower, by=by)
+        if submission_key is not None
+        else None
+    )
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name:
         raise ValidationError("Give the customer a name.", code="required")
@@ -52,11 +63,14 @@ def customer_create(*, name, email: str = "") -> Customer:
             "A customer called %(name)s already exists.", code="duplicate", params={"name": name}
         )
     try:
-        return Customer.objects.create(name=name[:200], email=(email or "").strip())
+        customer = Customer.objects.create(name=name[:200], email=(email or "").strip())
     except IntegrityError:
         raise ValidationError(
             "A customer called %(name)s already exists.", code="duplicate", params={"name": name}
         ) from None
+    if claim is not None:
+        submission_record(claim=claim, object_id=customer.pk)
+    return customer
 
 
 def _lines_clean(lines: Sequence[OrderLineInput | tuple[int, int]]) -> list[OrderLineInput]:
@@ -100,12 +114,22 @@ def order_place(
     priority: int = Priority.NORMAL,
     customer_reference: str = "",
     placed_at=None,
+    submission_key: str | None = None,
 ) -> SalesOrder:
     """Place an order: each line takes only stock not owed to the queue (rule 3), the rest is
     backordered and joins the queue behind everyone already waiting.
 
     `placed_at` exists for loading history (demo data, migrations from another system): a past
-    time puts the backorder at that point of the queue, so pages and imports never pass it."""
+    time puts the backorder at that point of the queue, so pages and imports never pass it.
+    `submission_key` is the form's token: a second placement with it raises SubmissionDone
+    naming the first order (common.submissions)."""
+    # Claimed before the levels are locked: a copy of this submission waits on the key's index
+    # entry, not on the levels, and then places nothing.
+    claim = (
+        submission_claim(key=submission_key, kind=SalesOrder._meta.label_lower, by=by)
+        if submission_key is not None
+        else None
+    )
     cleaned = _lines_clean(lines)
     if priority not in Priority.values:
         raise ValidationError("Choose a priority from the list.", code="bad_priority")
@@ -174,6 +198,8 @@ def order_place(
     )
     # One set-based UPDATE of the locked levels, whatever the number of lines (see bulk.py).
     levels_counters_add(deltas=counters)
+    if claim is not None:
+        submission_record(claim=claim, object_id=order.pk)
     return order
 
 

@@ -15,6 +15,7 @@ from django.views.generic import DetailView
 from common.cleaning import plain_int
 from common.forms import form_add_service_error
 from common.lookups import NameOrNumberLookupView
+from common.submissions import SubmissionDone
 from common.views import OnceTokenMixin
 
 from ..forms import (
@@ -72,9 +73,6 @@ class OrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
     def post(self, request):
         token = request.POST.get("once_token", "")
         token_ok = bool(ONCE_TOKEN_RE.fullmatch(token))
-        if token_ok and (placed_url := self.once_token_seen(token)):
-            messages.info(request, "This order was already placed; nothing was placed twice.")
-            return redirect(placed_url)
         form = PlaceOrderForm(request.POST)
         formset = OrderLineFormSet(request.POST, prefix="lines")
         valid = form.is_valid() and formset.is_valid()
@@ -91,11 +89,18 @@ class OrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
                     by=request.user,
                     priority=data["priority"],
                     customer_reference=data["customer_reference"],
+                    submission_key=token,
                 )
+            except SubmissionDone as done:
+                first = self.once_token_first(done, SalesOrder)
+                messages.info(
+                    request,
+                    f"This order was already placed: {first.number}. Nothing was placed twice.",
+                )
+                return redirect(first)
             except ValidationError as error:
                 form_add_service_error(form, error)
             else:
-                self.once_token_use(token, order.get_absolute_url())
                 placed = list(order.lines.all())
                 waiting = sum(1 for line in placed if line.quantity_backordered > 0)
                 served = len(placed) - waiting
@@ -276,21 +281,41 @@ class OrderLineCancelView(PermissionRequiredMixin, View):
         return render(self.request, self.template_name, context)
 
 
-class CustomerCreateView(PermissionRequiredMixin, View):
+class CustomerCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
+    """A new customer. Its name is unique, so a double submit cannot add two; the form's token
+    sends the copies to the customer the first one added instead of "already exists"."""
+
     permission_required = "orders.add_customer"
     template_name = "orders/customer_form.html"
 
     def get(self, request):
-        return render(request, self.template_name, {"form": CreateCustomerForm()})
+        return self.render(CreateCustomerForm(), self.once_token_new())
 
     def post(self, request):
+        token = request.POST.get("once_token", "")
         form = CreateCustomerForm(request.POST)
         if form.is_valid():
             try:
-                customer = customer_create(**form.cleaned_data)
+                customer = customer_create(
+                    **form.cleaned_data,
+                    by=request.user,
+                    # A post without a token (an older page) is still kept single by the name.
+                    submission_key=token if ONCE_TOKEN_RE.fullmatch(token) else None,
+                )
+            except SubmissionDone as done:
+                customer = self.once_token_first(done, Customer)
+                messages.info(request, f"Customer {customer.name} was already added.")
+                return redirect(self.order_with(customer))
             except ValidationError as error:
                 form_add_service_error(form, error)
             else:
                 messages.success(request, f"Customer {customer.name} added.")
-                return redirect(f"{reverse('orders:order-create')}?customer={customer.pk}")
-        return render(request, self.template_name, {"form": form})
+                return redirect(self.order_with(customer))
+        return self.render(form, token if ONCE_TOKEN_RE.fullmatch(token) else self.once_token_new())
+
+    @staticmethod
+    def order_with(customer: Customer) -> str:
+        return f"{reverse('orders:order-create')}?customer={customer.pk}"
+
+    def render(self, form, token):
+        return render(self.request, self.template_name, {"form": form, "once_token": token})

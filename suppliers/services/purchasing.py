@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from common.cleaning import acting_user, id_int, quantity_clean, reason_clean
+from common.submissions import submission_claim, submission_record
 from common.transactions import write_transaction
 from inventory.models import Product, Warehouse
 from inventory.services import levels_counters_add, levels_lock
@@ -96,8 +97,17 @@ def purchase_order_create(
     lines: Sequence[PurchaseLineInput | tuple],
     by,
     notes: str = "",
+    submission_key: str | None = None,
 ) -> PurchaseOrder:
-    """Create a draft purchase order; unit costs default to the supplier's terms."""
+    """Create a draft purchase order; unit costs default to the supplier's terms.
+
+    `submission_key` is the form's token: a second creation with it raises SubmissionDone
+    naming the first purchase order (common.submissions)."""
+    claim = (
+        submission_claim(key=submission_key, kind=PurchaseOrder._meta.label_lower, by=by)
+        if submission_key is not None
+        else None
+    )
     try:
         supplier = Supplier.objects.get(pk=supplier_id, is_active=True)
     except (Supplier.DoesNotExist, ValueError, TypeError, OverflowError):
@@ -167,6 +177,8 @@ def purchase_order_create(
     for line in po_lines:
         line.purchase_order = po
     PurchaseOrderLine.objects.bulk_create(po_lines)
+    if claim is not None:
+        submission_record(claim=claim, object_id=po.pk)
     return po
 
 

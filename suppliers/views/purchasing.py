@@ -16,6 +16,7 @@ from django_tables2 import SingleTableMixin
 
 from common.cleaning import plain_int
 from common.forms import form_add_service_error
+from common.submissions import SubmissionDone
 from common.views import CsvExportMixin, OnceTokenMixin
 from suppliers.filters import PurchaseOrderFilter
 from suppliers.forms import (
@@ -101,29 +102,34 @@ class PurchaseOrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
 
     def post(self, request):
         token = request.POST.get("once_token", "")
-        first = self.once_token_seen(token) if token else None
-        if first:
-            messages.info(request, "This purchase order was already created; here it is.")
-            return redirect(first)
         form = CreatePurchaseOrderForm(request.POST)
         formset = PurchaseOrderLineFormSet(request.POST, prefix=self.formset_prefix)
-        if form.is_valid() and formset.is_valid():
-            po = self.create(form, formset)
+        valid = form.is_valid() and formset.is_valid()
+        if not token:
+            form.data = form.data.copy()
+            form.data["once_token"] = self.once_token_new()
+            form.add_error(None, "This form was incomplete; check it and submit it again.")
+        elif valid:
+            try:
+                po = self.create(form, formset, token)
+            except SubmissionDone as done:
+                first = self.once_token_first(done, PurchaseOrder)
+                messages.info(
+                    request,
+                    f"This purchase order was already created: {first.number}. "
+                    "Nothing was created twice.",
+                )
+                return redirect(first)
             if po is not None:
-                if token:
-                    self.once_token_use(token, po.get_absolute_url())
                 messages.success(
                     request,
                     f"{po.number} created as a draft for {po.supplier.name}, expected "
                     f"{po.expected_date:%d %b %Y}. Send it when it is ready.",
                 )
                 return redirect(po)
-        if not token:
-            form.data = form.data.copy()
-            form.data["once_token"] = self.once_token_new()
         return self.render_form(form, formset)
 
-    def create(self, form, formset) -> PurchaseOrder | None:
+    def create(self, form, formset, token: str) -> PurchaseOrder | None:
         supplier = form.cleaned_data["supplier"]
         expected = form.cleaned_data["expected_date"] or self.default_expected_date(
             supplier, formset.product_ids()
@@ -142,6 +148,7 @@ class PurchaseOrderCreateView(OnceTokenMixin, PermissionRequiredMixin, View):
                 lines=formset.line_inputs(),
                 by=self.request.user,
                 notes=form.cleaned_data["notes"],
+                submission_key=token,
             )
         except ValidationError as error:
             form_add_service_error(form, error)
