@@ -234,7 +234,7 @@ class DatabaseRelay:
             return
 
 
-def _database_url(port: int) -> str:
+def database_url_on_port(port: int) -> str:
     settings_dict = connection.settings_dict
     credentials = quote(settings_dict["USER"] or "postgres", safe="")
     if settings_dict["PASSWORD"]:
@@ -257,7 +257,7 @@ def live_server_url(relay, tmp_path):
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "gunicorn.log"
-    environment = server_environment(_database_url(relay.port))
+    environment = server_environment(database_url_on_port(relay.port))
     # Sessions opened by the test are signed with its key.
     environment["DJANGO_SECRET_KEY"] = settings.SECRET_KEY
     with log_path.open("w") as log:
