@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 
 from common.exports import csv_cell, csv_pieces
-from tests.factories import CustomerFactory, ProductFactory
-from tests.helpers import csv_rows, give_stock, place
+from tests.factories import CustomerFactory, ProductFactory, SupplierFactory
+from tests.helpers import csv_rows, give_stock, place, sent_po
+from tests.orders.test_release_detail import released
 
 HYPERLINK = '=HYPERLINK("http://evil.example/","Click")'
 
@@ -95,3 +96,41 @@ def test_the_reorder_export_writes_the_product_name_as_text(manager_client, pois
     found = cells(manager_client.get(reverse("planning:reorder-dashboard"), {"_export": "csv"}))
     assert "'" + HYPERLINK in found
     assert HYPERLINK not in found
+
+
+@pytest.fixture
+def poisoned_supplier(manager_user, warehouse):
+    """A supplier whose name a spreadsheet would run, with a sent purchase order."""
+    supplier = SupplierFactory(name="=1+cmd|' /C calc'!A0")
+    sent_po(supplier, warehouse, [(ProductFactory(), 4)], by=manager_user)
+    return supplier
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    ["suppliers:supplier-list", "suppliers:purchaseorder-list", "suppliers:receiving-list"],
+)
+def test_the_purchasing_exports_write_the_supplier_name_as_text(
+    manager_client, poisoned_supplier, url_name
+):
+    found = cells(manager_client.get(reverse(url_name), {"_export": "csv"}))
+    assert "'" + poisoned_supplier.name in found
+    assert poisoned_supplier.name not in found
+
+
+def test_the_release_export_writes_customer_and_product_names_as_text(
+    staff_client, staff_user, warehouse
+):
+    product = ProductFactory(name=HYPERLINK)
+    release, (order,) = released(warehouse, staff_user, orders=1, products=[product])
+    order.customer.name = "@SUM(1+1)"
+    order.customer.save(update_fields=["name"])
+
+    rows = csv_rows(
+        staff_client.get(reverse("orders:release-detail", args=[release.pk]), {"_export": "csv"})
+    )
+
+    (row,) = rows[1:]
+    assert {"'" + HYPERLINK, "'@SUM(1+1)"} <= set(row)
+    # The released quantity stays a number.
+    assert "2" in row
