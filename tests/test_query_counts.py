@@ -94,7 +94,7 @@ def test_order_place_creating_levels_is_still_constant(
 #  5. INSERT the Release
 #  6. INSERT the allocation history (one INSERT … SELECT)
 #  7. UPDATE the lines' allocated (one UPDATE … FROM)
-#  8. UPDATE the levels' allocated (one UPDATE … FROM)
+#  8. UPDATE the levels' allocated and backordered (one UPDATE … FROM)
 #  9. SELECT … FOR NO KEY UPDATE the touched orders
 # 10. UPDATE … RETURNING: those of them none of whose lines waits any more become ready
 # 11. RELEASE SAVEPOINT

@@ -21,6 +21,7 @@ from orders.models import Allocation, OrderLine, SalesOrderStatus
 from orders.services import ReleaseDecision, release_confirm, release_propose
 from tests.factories import CustomerFactory, ProductFactory
 from tests.helpers import give_stock, invariants_check, place
+from tests.test_query_counts import ORDER_PLACE_QUERIES
 
 # release_propose, whatever the number of products and lines:
 #  1. SELECT the warehouse
@@ -36,26 +37,14 @@ PROPOSE_QUERIES = 3
 #  5. INSERT the release
 #  6. INSERT the allocation history: one INSERT … SELECT over unnest / json_each
 #  7. UPDATE the lines' allocated: one UPDATE … FROM unnest / json_each
-#  8. UPDATE the levels' allocated (summed per level first)
+#  8. UPDATE the levels' allocated and backordered (summed per level first)
 #  9. SELECT … FOR NO KEY UPDATE the touched orders, in primary-key order
 # 10. UPDATE … RETURNING: those of them none of whose lines waits any more become ready
 # 11. RELEASE SAVEPOINT
 CONFIRM_QUERIES = 11
 
-# order_place, whatever the number of lines (each line takes free stock):
-#  1. SAVEPOINT
-#  2. SELECT the active customer
-#  3. SELECT the active warehouse
-#  4. SELECT the ids of the active products among the lines'
-#  5. SELECT … FOR NO KEY UPDATE the stock levels, in primary-key order (their stored
-#     backordered is what is owed to the queue, rule 3)
-#  6. INSERT the order
-#  7. INSERT the order lines
-#  8. INSERT … ON CONFLICT DO UPDATE the day's demand of every line (orders.demand)
-#  9. INSERT the placement allocation history
-# 10. UPDATE the levels' allocated and backordered
-# 11. RELEASE SAVEPOINT
-PLACE_QUERIES = 11
+# order_place's statements are itemised once, beside ORDER_PLACE_QUERIES.
+PLACE_QUERIES = ORDER_PLACE_QUERIES
 
 
 def waiting_queue(*, lines: int, products: int, warehouse, by) -> tuple[list, int]:
