@@ -39,6 +39,10 @@ def seeding_section(info: dict, size: common.Size) -> dict:
             info["peak_rss_mb"] <= 1024 if size.name == "L" else None,
         ),
         row("VACUUM (ANALYZE) afterwards", f"{info.get('vacuum_seconds', 0):.0f} s"),
+        row(
+            "Reorder plan of every level refreshed (plan_refresh, this run)",
+            f"{info.get('plan_seconds', 0):.1f} s",
+        ),
     ]
     rows += [row(f"Rows: {name.replace('_', ' ')}", f"{value:,}") for name, value in counts.items()]
     notes = [f"Seeded {info.get('seeded_at', '?')}."]

@@ -25,6 +25,7 @@ from common.admin import (
 from common.forms import WholeNumberField
 from inventory.models import Product, SafetyStockChange, StockLevel, StockMovement, Warehouse
 from inventory.services import safety_stock_record, stock_adjust
+from inventory.signals import level_settings_changed
 
 # --- inventory models --------------------------------------------------------------------------
 
@@ -171,6 +172,12 @@ class StockLevelAdmin(EditedColumnsOnlyMixin, admin.ModelAdmin):
         return format_html('<a href="{}">Stock movements</a>', url)
 
     def save_model(self, request, obj, form, change):
+        self._save_level(request, obj, form, change)
+        if "reorder_point" in form.changed_data:
+            # Written in this transaction, so it holds the level's row lock.
+            level_settings_changed.send(sender=StockLevel, level_ids=[obj.pk])
+
+    def _save_level(self, request, obj, form, change):
         if change and "safety_stock" in form.changed_data:
             # Through the service that keeps the history (safety_stock_set's own writer, which
             # runs inside the change view's transaction); the other edited columns save after.

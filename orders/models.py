@@ -74,6 +74,12 @@ class SalesOrder(models.Model):
             models.Index(fields=["customer", "-placed_at"], name="salesorder_customer_idx"),
             # The order list, newest first: read backwards, it stops after one page.
             models.Index(fields=["placed_at", "id"], name="salesorder_placed_idx"),
+            # Orders cancelled in a window (the backorder history), among the few cancelled.
+            models.Index(
+                fields=["cancelled_at"],
+                condition=Q(cancelled_at__isnull=False),
+                name="salesorder_cancelled_idx",
+            ),
             # The orders waiting for stock per warehouse: finding which product × warehouse has a
             # queue joins the waiting lines to these few orders, read from the index alone.
             models.Index(
@@ -163,6 +169,13 @@ class OrderLine(models.Model):
                 condition=Q(quantity_allocated__gt=0),
                 name="orderline_allocated_idx",
             ),
+            # The few lines with cancelled units: the dashboard's backorder history finds the
+            # cancellations of its window among them.
+            models.Index(
+                fields=["order"],
+                condition=Q(quantity_cancelled__gt=0),
+                name="orderline_cancelled_idx",
+            ),
         ]
 
     def __str__(self):
@@ -231,7 +244,15 @@ class Allocation(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(quantity=0), name="allocation_quantity_non_zero")
         ]
-        indexes = [models.Index(fields=["line", "created_at"], name="allocation_line_idx")]
+        indexes = [
+            models.Index(fields=["line", "created_at"], name="allocation_line_idx"),
+            # Cancellations in a window (the backorder history), among every allocation record.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(kind="cancellation"),
+                name="allocation_cancellation_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.quantity:+d} → {self.line}"

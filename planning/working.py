@@ -154,7 +154,7 @@ def explanation(row) -> list[Step]:
                 "Economic order quantity",
                 "EOQ = √(2 D S / H): D yearly demand, S cost per order, H yearly holding cost",
                 eoq_working(row),
-                f"EOQ = {qty(math.ceil(row.eoq))}",
+                f"EOQ = {rate(row.eoq)} → {qty(row.eoq_units)}",
             )
         )
     return steps
@@ -171,6 +171,13 @@ def eoq_working(row) -> str:
     if holding_rate is not None and row.unit_cost is not None:
         holding = float(row.unit_cost) * float(holding_rate)
         parts.append(f"H = {money(row.unit_cost)} × {rate(holding_rate)} = {rate(holding)}")
+    if row.eoq is not None and row.eoq_units is not None and row.eoq_units != row.eoq:
+        low, high = math.floor(round(row.eoq, 9)), math.ceil(round(row.eoq, 9))
+        if low != high:
+            parts.append(
+                f"whole units: {qty(row.eoq_units)} of {qty(low)} and {qty(high)}, the lower "
+                "yearly ordering + holding cost"
+            )
     return ", ".join(parts)
 
 

@@ -47,6 +47,7 @@ from orders.services import (
     release_propose,
 )
 from orders.services.common import status_for
+from planning.plan import plan_differences, plan_refresh_all
 from suppliers.models import (
     OPEN_PO_STATUSES,
     PurchaseOrderLine,
@@ -67,6 +68,7 @@ from tests.factories import (
     ProductFactory,
     StockLevelFactory,
     SupplierFactory,
+    SupplierProductFactory,
     UserFactory,
     WarehouseFactory,
 )
@@ -857,3 +859,53 @@ def test_storm_of_mixed_writers_keeps_every_invariant(wh, user, caplog):
     # The walk did real work of every kind; otherwise the invariants above would prove little.
     for kind in ("place:ok", "ship:ok", "release:ok", "cancel:ok", "cancel_line:ok"):
         assert done[kind] > 0, (kind, done)
+
+
+# --- the stored reorder plan --------------------------------------------------------------------
+
+
+def test_orders_term_edits_and_full_plan_refreshes_at_once_leave_the_plan_exact(wh, user, caplog):
+    """Placements (which refresh their levels' plan rows under the level locks), edits of a
+    supply term (which refresh the inputs only) and full refreshes (which hold the stock levels
+    table in share mode) all at once: nobody deadlocks, and the plan equals its recomputation."""
+    levels = [stocked_level(warehouse=wh, on_hand=20, by=user) for _ in range(3)]
+    terms = [
+        SupplierProductFactory(product=level.product, is_preferred=True, pack_size=6)
+        for level in levels
+    ]
+    customer = CustomerFactory()
+    plan_refresh_all()
+    caplog.set_level(logging.WARNING, logger=RETRY_LOGGER)
+
+    def placer(offset: int):
+        def run():
+            for n in range(12):
+                level = levels[(n + offset) % len(levels)]
+                order_place(
+                    customer_id=customer.pk,
+                    warehouse_id=wh.pk,
+                    lines=[(level.product_id, 1 + n % 4)],
+                    by=user,
+                )
+            return "placed"
+
+        return run
+
+    def refresher():
+        for _ in range(4):
+            plan_refresh_all()
+        return "refreshed"
+
+    def editor():
+        for n in range(8):
+            term = terms[n % len(terms)]
+            term.pack_size = 6 + n
+            term.save(update_fields=["pack_size"])
+        return "edited"
+
+    outcomes = run_in_threads([placer(0), placer(1), refresher, editor], timeout=60)
+
+    assert_no_errors(outcomes)
+    assert retry_warnings(caplog) == []
+    assert plan_differences() == []
+    assert stock_discrepancies() == []

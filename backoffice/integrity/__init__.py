@@ -31,6 +31,7 @@ from .levels import (
     level_counters_rebuild,
     level_missing_violations,
     level_on_order_mismatches,
+    plan_mismatches,
 )
 
 CHECKS: tuple[Check, ...] = (
@@ -78,6 +79,11 @@ CHECKS: tuple[Check, ...] = (
         "the stored daily demand equals its recomputation from the order lines",
         daily_demand_mismatches,
     ),
+    Check(
+        "plan",
+        "the stored reorder plan equals its recomputation (and copies its levels' counters)",
+        plan_mismatches,
+    ),
 )
 
 
@@ -103,6 +109,7 @@ __all__ = [
     "line_bound_violations",
     "line_history_mismatches",
     "order_status_mismatches",
+    "plan_mismatches",
     "receipt_mismatches",
     "stock_discrepancies",
 ]

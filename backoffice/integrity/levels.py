@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 
 from inventory.models import StockLevel, StockMovement
 from orders.models import OrderLine
+from planning.plan import plan_differences
 from suppliers.selectors import OUTSTANDING, open_po_lines
 
 from .base import LEVEL_FIELDS, Discrepancy, count_words, level_subject
@@ -257,3 +258,30 @@ def level_counters_rebuild() -> int:
     return StockLevel.objects.filter(stale).update(
         backordered=_waiting_units(), on_order=_outstanding_units()
     )
+
+
+def plan_mismatches() -> list[Discrepancy]:
+    """The stored reorder plan agrees with its sources: each row's copy of its level's counters,
+    and (when the plan is current) every input and every level that needs a row."""
+    found = plan_differences()
+    if not found:
+        return []
+    levels = {
+        row["pk"]: row
+        for row in StockLevel.objects.filter(pk__in={item["level_id"] for item in found}).values(
+            "pk", "product__sku", "warehouse__code"
+        )
+    }
+    return [
+        Discrepancy(
+            check="plan",
+            subject=level_subject(levels[item["level_id"]])
+            if item["level_id"] in levels
+            else f"level {item['level_id']}",
+            expected=f"{item['column'].replace('_', ' ')} {item['expected']}",
+            found="no plan row"
+            if item["found"] is None and item["column"] == "level_id"
+            else f"{item['column'].replace('_', ' ')} {item['found']}",
+        )
+        for item in found
+    ]

@@ -28,6 +28,7 @@ from django.utils import timezone
 from common.bulk import _quoted, _values_source
 
 from ..models import Allocation, AllocationKind, DailyDemand, OrderLine
+from ..signals import demand_changed
 
 # The stored counters, in the order the statements below write them.
 COUNTERS = ("lines", "lines_filled", "units_ordered", "units_cancelled", "units_backordered")
@@ -61,6 +62,9 @@ def _upsert(*, warehouse_id: int, day: dt.date, rows: Iterable[tuple[int, ...]])
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [warehouse_id, day_value, *params])
+    demand_changed.send(
+        sender=DailyDemand, warehouse_id=warehouse_id, product_ids=[row[0] for row in rows]
+    )
 
 
 def demand_add_placed(*, warehouse_id: int, placed_at: dt.datetime, lines: Iterable) -> None:
@@ -140,7 +144,10 @@ def daily_demand_rebuild(*, apps=None) -> int:
     columns = ", ".join(_quoted(name) for name in ["product_id", "warehouse_id", "day", *COUNTERS])
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)
-        return cursor.rowcount
+        written = cursor.rowcount
+    if apps is None:  # a migration runs before the receivers' tables exist
+        demand_changed.send(sender=DailyDemand, warehouse_id=None, product_ids=None)
+    return written
 
 
 def daily_demand_add_lines(*, after_id: int) -> None:
@@ -165,3 +172,4 @@ def daily_demand_add_lines(*, after_id: int) -> None:
             f"ON CONFLICT (product_id, warehouse_id, day) DO UPDATE SET {updates}",
             params,
         )
+    demand_changed.send(sender=DailyDemand, warehouse_id=None, product_ids=None)

@@ -34,7 +34,7 @@ from planning.selectors.suggestions import (
     rows_from_inputs,
     suggestions_for,
 )
-from planning.selectors.window import day_start, demand_window
+from planning.window import day_start, demand_window
 
 __all__ = [
     "KPI_DEFINITIONS",

@@ -7,7 +7,6 @@ terms (quickest, then cheapest, then by name) runs only for the products without
 
 # The SQL below is assembled from constants, table names and column names; every value is a
 # query parameter, so S608 (SQL built from strings) does not apply.
-# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -17,10 +16,9 @@ from decimal import Decimal
 
 from django.db import connection
 
-from inventory.models import Product, StockLevel, Warehouse
-from orders.models import DailyDemand
-from planning.selectors.sql import Query, as_wide, fence, table
-from planning.selectors.window import demand_window
+from inventory.models import Product, Warehouse
+from planning.sql import Query, levels_ctes, table
+from planning.window import demand_window
 from suppliers.models import Supplier, SupplierProduct
 
 CENTS = Decimal("0.01")
@@ -63,99 +61,6 @@ class LevelInputs:
     demand_units: int
     demand_squares: int
     term: SupplyTerm | None
-
-
-# The chosen term's numbers, each read from the preferred term when there is one and otherwise
-# from the fallback term (a primary-key probe, made only for the levels that need one).
-TERM_COLUMNS = ("supplier_id", "lead_time_days", "pack_size", "min_order_qty", "unit_cost")
-
-
-def levels_ctes(
-    query: Query,
-    *,
-    start: dt.date,
-    end: dt.date,
-    warehouse_id: int | None,
-    level_ids: list[int] | None,
-    candidates_only: bool,
-) -> None:
-    """`chosen`: the levels examined, each with its demand sums and its chosen term's numbers."""
-    levels, terms, suppliers = table(StockLevel), table(SupplierProduct), table(Supplier)
-    adapt = connection.ops.adapt_datefield_value
-    days = ["day >= %s", "day <= %s"]
-    day_params: list = [adapt(start), adapt(end)]
-    level_where: list[str] = []
-    level_params: list = []
-    if warehouse_id:
-        days.append("warehouse_id = %s")
-        day_params.append(int(warehouse_id))
-        level_where.append("lv.warehouse_id = %s")
-        level_params.append(int(warehouse_id))
-    if level_ids is not None:
-        marks = ", ".join(["%s"] * len(level_ids))
-        # A few chosen levels: their products' days and terms only, not the catalogue's.
-        days.append(f"product_id IN (SELECT product_id FROM {levels} WHERE id IN ({marks}))")
-        day_params.extend(level_ids)
-        level_where.append(f"lv.id IN ({marks})")
-        level_params.extend(level_ids)
-    query.cte(
-        "demand (product_id, warehouse_id, s1, s2) AS ("
-        "SELECT product_id, warehouse_id, SUM(units_ordered - units_cancelled), "
-        f"SUM({as_wide('units_ordered - units_cancelled')} * (units_ordered - units_cancelled)) "
-        f"FROM {table(DailyDemand)} WHERE {' AND '.join(days)} "
-        "GROUP BY product_id, warehouse_id)",
-        *day_params,
-    )
-    query.cte(
-        "preferred (product_id, term_id, supplier_id, lead_time_days, pack_size, min_order_qty, "
-        "unit_cost) AS ("
-        "SELECT sp.product_id, sp.id, sp.supplier_id, sp.lead_time_days, sp.pack_size, "
-        f"sp.min_order_qty, sp.unit_cost FROM {terms} sp "
-        f"JOIN {suppliers} s ON s.id = sp.supplier_id WHERE sp.is_preferred AND s.is_active)"
-    )
-    fallback = (
-        f"(SELECT sp.id FROM {terms} sp JOIN {suppliers} s ON s.id = sp.supplier_id "
-        "WHERE sp.product_id = lv.product_id AND s.is_active "
-        "ORDER BY sp.lead_time_days, sp.unit_cost, s.name LIMIT 1)"
-    )
-    if candidates_only:
-        level_where.insert(
-            0,
-            "(dm.product_id IS NOT NULL OR lv.backordered > 0 OR lv.reorder_point IS NOT NULL)",
-        )
-    where = f"WHERE {' AND '.join(level_where)}" if level_where else ""
-    # Fenced: the planner cannot tell how few levels have demand, and would otherwise join every
-    # level to its term before dropping the ones without.
-    query.cte(
-        "candidates AS ("
-        "SELECT lv.id AS level_id, lv.product_id, lv.warehouse_id, lv.on_hand, lv.allocated, "
-        "lv.backordered, lv.on_order, lv.safety_stock, lv.reorder_point, "
-        "COALESCE(dm.s1, 0) AS s1, COALESCE(dm.s2, 0) AS s2 "
-        f"FROM {levels} lv "
-        "LEFT JOIN demand dm ON dm.product_id = lv.product_id AND dm.warehouse_id = lv.warehouse_id "
-        f"{where}{fence()})",
-        *level_params,
-    )
-    # Fenced too: the fallback term is looked up once per level that needs one, not once per
-    # column that reads it.
-    query.cte(
-        "levels AS ("
-        "SELECT lv.*, pt.term_id AS preferred_id, "
-        + ", ".join(f"pt.{name} AS preferred_{name}" for name in TERM_COLUMNS)
-        + f", CASE WHEN pt.term_id IS NULL THEN {fallback} END AS fallback_id "
-        f"FROM candidates lv LEFT JOIN preferred pt ON pt.product_id = lv.product_id{fence()})"
-    )
-    chosen = ", ".join(
-        f"CASE WHEN l.preferred_id IS NOT NULL THEN l.preferred_{name} "
-        f"WHEN l.fallback_id IS NOT NULL THEN "
-        f"(SELECT f.{name} FROM {terms} f WHERE f.id = l.fallback_id) END AS {name}"
-        for name in TERM_COLUMNS
-    )
-    query.cte(
-        "chosen AS (SELECT l.level_id, l.product_id, l.warehouse_id, l.on_hand, l.allocated, "
-        "l.backordered, l.on_order, l.safety_stock, l.reorder_point, l.s1, l.s2, "
-        f"COALESCE(l.preferred_id, l.fallback_id) AS term_id, {chosen} FROM levels l)"
-    )
 
 
 DETAIL_COLUMNS = (

@@ -31,7 +31,7 @@ from orders.models import (
     SalesOrderStatus,
 )
 from planning.selectors.screen import CatalogueTotals, screen_page
-from planning.selectors.window import day_start
+from planning.window import day_start
 from suppliers.models import PurchaseOrder
 from suppliers.selectors import supplier_lead_times
 
@@ -224,8 +224,24 @@ def backordered_units_history(
     ).order_by()
     freed = cancel_rows.values("line_id").annotate(total=Sum("quantity")).values("total")
     freed_at = cancel_rows.values("line_id").annotate(at=Max("created_at")).values("at")
+    # A line's cancellation time is at or after its order's placement, so only lines of orders
+    # placed or cancelled in the window, or with a cancellation recorded in it, can count: found
+    # through three small partial indexes instead of among every line.
+    in_window = (
+        OrderLine.objects.filter(quantity_cancelled__gt=0, order__placed_at__gte=start_at)
+        .values("pk")
+        .union(
+            OrderLine.objects.filter(
+                quantity_cancelled__gt=0, order__cancelled_at__gte=start_at
+            ).values("pk"),
+            Allocation.objects.filter(
+                kind=AllocationKind.CANCELLATION, created_at__gte=start_at
+            ).values("line_id"),
+            all=True,
+        )
+    )
     cancelled = (
-        OrderLine.objects.filter(quantity_cancelled__gt=0)
+        OrderLine.objects.filter(quantity_cancelled__gt=0, pk__in=in_window)
         .annotate(
             waiting=F("quantity_cancelled")
             + Coalesce(Subquery(freed, output_field=IntegerField()), 0),

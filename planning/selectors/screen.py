@@ -6,18 +6,18 @@ order, the inputs of the rows asked for (a page, or every row for the CSV), with
 the whole list and of each supplier group. The rows are then computed exactly, with their
 working, by `planning.selectors.suggestions`.
 
-What keeps the query to one pass over the levels:
+What keeps the query to one pass over the planned levels:
+- each level that can need ordering has its planning inputs stored (`planning.models.LevelPlan`:
+  its demand's mean and variance over the window, its chosen term's numbers and that supplier's
+  lead-time variance), kept current by `planning.plan`; the screen makes sure the plan is for
+  today's window first (`plan_current`), then reads one plan row per level;
 - backordered and on order are the levels' stored counters (kept by the orders and suppliers
-  services), so no order or purchase order line is read;
-- demand comes from the window's stored daily totals (`orders.DailyDemand`), summed per level as
-  Σx and Σx² (days without orders add 0 to both), so the mean and the sample deviation over all
-  the window's days need no row per day;
-- a level without demand in the window, without a queue and without a manual reorder point has
-  d = σd = 0 and a reorder point of 0 while its projected stock is at least 0, so it cannot need
-  ordering: only levels with demand, a queue or a manual reorder point are examined;
-- the term a product is bought on is its active preferred supplier's, found by one hash join; the
-  ranking of the other terms runs only for the products that have no such term;
-- the product table is joined, for every examined level, only through its few unusual rows
+  services), so no order or purchase order line is read; on hand, allocated, the set safety
+  stock and reorder point are read live from the level;
+- a level without a plan row has no demand in the window, no queue and no manual reorder point,
+  so d = σd = 0 and its reorder point is 0 while its projected stock is at least 0: it cannot
+  need ordering;
+- the product table is joined, for every planned level, only through its few unusual rows
   (inactive, or a service level of its own);
 - the page is cut from the supplier groups it overlaps (the groups are counted and put in order
   first), so SKUs, names and units are read only there.
@@ -38,22 +38,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection
 
 from inventory.models import Product, Warehouse
-from planning.formulas import z_for
+from planning.models import LevelPlan
+from planning.plan import plan_current
 from planning.selectors.inputs import (
     DETAIL_COLUMNS,
     LevelInputs,
     decimal_from,
     details_from,
     inputs_from,
-    levels_ctes,
 )
-from planning.selectors.sql import Query, as_float, days_between, greatest, table, z_sql
-from planning.selectors.window import demand_window
-from suppliers.models import PurchaseOrder, Shipment, Supplier
+from planning.sql import Query, greatest, table
+from suppliers.models import Supplier
 
 # Float noise must not push a ceiling up by a whole unit (as `formulas.ceil_clean`).
 NOISE = 1e-9
@@ -94,102 +92,45 @@ class ScreenPage:
         return [row.level_id for row in self.rows]
 
 
-# What a row hands on from the pass, besides its product, warehouse and term.
+# What a row hands on to its details (`inputs_from`), from `rows` (aliased c).
 SHOWN_COLUMNS = (
     "c.level_id, c.product_id, c.warehouse_id, c.term_id, c.supplier_id, c.on_hand, c.allocated, "
     "c.backordered, c.on_order, c.safety_stock, c.reorder_point, c.s1, c.s2"
 )
 
 
-def _calc_ctes(query: Query, *, window_days: int) -> None:
-    """`calc`: each examined level's projected stock, demand statistics and reorder point."""
-    n = float(window_days)
-    days = days_between("first_received", "sent_at")
+def _rows_cte(query: Query, *, warehouse_id: int | None) -> None:
+    """`rows`: each planned level with its counters (the plan's trigger-kept copy), projected
+    stock and reorder point (the manual one when set, else the plan's). Not materialized: each
+    reader takes only the columns it needs."""
+    where, params = "", []
+    if warehouse_id:
+        where, params = " WHERE pl.warehouse_id = %s", [int(warehouse_id)]
     query.cte(
-        "deliveries (supplier_id, sent_at, first_received) AS ("
-        "SELECT po.supplier_id, po.sent_at, MIN(sh.received_at) "
-        f"FROM {table(PurchaseOrder)} po JOIN {table(Shipment)} sh ON sh.purchase_order_id = po.id "
-        "WHERE po.sent_at IS NOT NULL GROUP BY po.id, po.supplier_id, po.sent_at)"
-    )
-    query.cte(
-        "lead (supplier_id, n, s1, s2) AS (SELECT supplier_id, COUNT(*), SUM(days), "
-        "SUM(days * days) FROM (SELECT supplier_id, "
-        f"{as_float(greatest(days, '0.0'))} AS days FROM deliveries) x GROUP BY supplier_id)"
-    )
-    # Only the unusual products are read for every level: most are active and use the default
-    # service level, whose z is computed exactly, once, here.
-    query.cte(
-        "odd (id, is_active, service_level) AS MATERIALIZED ("
-        f"SELECT id, is_active, service_level FROM {table(Product)} "
-        "WHERE NOT is_active OR service_level IS NOT NULL)"
-    )
-    default_z = z_for(float(settings.BACKSTOCK_SERVICE_LEVEL))
-    z = (
-        f"CASE WHEN odd.service_level IS NULL THEN {default_z!r} "
-        f"ELSE {z_sql(as_float('odd.service_level'))} END"
-    )
-    s1, s2 = as_float("c.s1"), as_float("c.s2")
-    var_d = (
-        f"CASE WHEN {n!r} >= 2 THEN {greatest(f'({s2} - {s1} * {s1} / {n!r}) / ({n!r} - 1)', '0.0')} "
-        "ELSE 0.0 END"
-    )
-    var_l = (
-        f"CASE WHEN ld.n >= 2 THEN {greatest('(ld.s2 - ld.s1 * ld.s1 / ld.n) / (ld.n - 1)', '0.0')} "
-        "ELSE 0.0 END"
-    )
-    query.cte(
-        "base AS (SELECT c.level_id, c.product_id, c.warehouse_id, c.term_id, c.supplier_id, "
-        "c.on_hand, c.allocated, c.backordered, c.on_order, c.safety_stock, c.reorder_point, "
-        "c.s1, c.s2, c.unit_cost, c.reorder_point AS manual_rop, "
-        "c.on_hand - c.allocated + c.on_order - c.backordered AS projected, "
-        f"{s1} / {n!r} AS d, {var_d} AS var_d, {z} AS z, "
-        "COALESCE(c.lead_time_days, 0) AS lead, "
-        f"{var_l} AS var_l, "
-        "CASE WHEN COALESCE(c.pack_size, 1) > 1 THEN c.pack_size ELSE 1 END AS pack, "
-        "CASE WHEN COALESCE(c.min_order_qty, 1) > 1 THEN c.min_order_qty ELSE 1 END AS minimum, "
-        "CASE WHEN (odd.id IS NULL OR odd.is_active) AND wh.is_active THEN 1 ELSE 0 END AS active "
-        "FROM chosen c "
-        "LEFT JOIN odd ON odd.id = c.product_id "
-        f"JOIN {table(Warehouse)} wh ON wh.id = c.warehouse_id "
-        "LEFT JOIN lead ld ON ld.supplier_id = c.supplier_id)"
-    )
-    # SS = z × √(L σd² + d² σL²), which is z × σd × √L when σL = 0; never negative.
-    safety = greatest("b.z * SQRT(b.lead * b.var_d + b.d * b.d * b.var_l)", "0.0")
-    query.cte(
-        "rops AS (SELECT b.*, "
-        f"CASE WHEN b.manual_rop IS NOT NULL THEN b.manual_rop ELSE b.d * b.lead + {safety} END "
-        "AS rop FROM base b)"
-    )
-    # Materialized: every number below reads the reorder point several times, and an inlined
-    # expression would be worked out again at each reading.
-    review_days = int(settings.BACKSTOCK_REVIEW_PERIOD_DAYS)
-    query.cte(
-        # Only what the list and the catalogue's totals read: every column is stored per level.
-        "calc AS MATERIALIZED (SELECT r.level_id, r.product_id, r.warehouse_id, r.term_id, "
-        "r.supplier_id, r.on_hand, r.allocated, r.backordered, r.on_order, r.safety_stock, "
-        "r.reorder_point, r.s1, r.s2, r.unit_cost, r.projected, r.d, r.pack, r.minimum, "
-        "r.active, r.rop, "
-        f"CEILING(r.rop + r.d * {review_days} - r.projected - {NOISE!r}) AS shortfall, "
-        "CASE WHEN r.projected < r.safety_stock OR r.backordered > 0 THEN 1 ELSE 0 END AS urgent "
-        "FROM rops r)"
+        f"rows AS{' NOT MATERIALIZED' if connection.vendor == 'postgresql' else ''} ("
+        "SELECT pl.level_id, pl.product_id, pl.warehouse_id, pl.term_id, pl.supplier_id, "
+        "pl.on_hand, pl.allocated, pl.backordered, pl.on_order, pl.safety_stock, "
+        "pl.reorder_point, pl.demand_units AS s1, pl.demand_squares AS s2, pl.unit_cost, "
+        "pl.daily_mean AS d, pl.review_demand AS review, pl.is_active AS active, "
+        "pl.on_hand - pl.allocated + pl.on_order - pl.backordered AS projected, "
+        "COALESCE(pl.reorder_point, pl.reorder_at) AS rop, "
+        "CASE WHEN COALESCE(pl.pack_size, 1) > 1 THEN pl.pack_size ELSE 1 END AS pack, "
+        "CASE WHEN COALESCE(pl.min_order_qty, 1) > 1 THEN pl.min_order_qty ELSE 1 END AS minimum "
+        f"FROM {table(LevelPlan)} pl{where})",
+        *params,
     )
 
 
-def _listed_cte(
-    query: Query,
-    *,
-    warehouse_id: int | None,
-    supplier_id: int | None,
-    urgent_only: bool,
-) -> None:
-    """`listed`: the levels at or below their reorder point, with each one's order value."""
-    quantity = (
-        "(CASE WHEN c.shortfall <= 0 THEN 0 "
-        f"ELSE CEILING(1.0 * {greatest('c.shortfall', 'c.minimum')} / c.pack - {NOISE!r}) "
-        "* c.pack END)"
-    )
+URGENT = "(c.projected < c.safety_stock OR c.backordered > 0)"
+
+
+def _listed(
+    *, warehouse_id: int | None, supplier_id: int | None, urgent_only: bool
+) -> tuple[str, list]:
+    """The condition (on `rows` aliased c) of a level on the list: active, at or below its
+    reorder point, and within the filters."""
     where = [
-        "c.active = 1",
+        "c.active",
         "c.projected <= c.rop",
         # An empty level nobody asked for sits "at" a reorder point of 0: nothing to decide.
         "NOT (c.rop = 0 AND c.projected = 0 AND c.d = 0)",
@@ -202,13 +143,20 @@ def _listed_cte(
         where.append("c.supplier_id = %s")
         params.append(int(supplier_id))
     if urgent_only:
-        where.append("c.urgent = 1")
-    query.cte(
-        f"listed AS MATERIALIZED (SELECT {SHOWN_COLUMNS}, c.urgent, "
-        f"COALESCE(c.unit_cost * {quantity}, 0) AS line_value "
-        f"FROM calc c WHERE {' AND '.join(where)})",
-        *params,
+        where.append(URGENT)
+    return "(" + " AND ".join(where) + ")", params
+
+
+def _line_value() -> str:
+    """The value (on `rows` aliased c) of the order the level needs: the shortfall up to the
+    review period's demand, raised to the minimum and rounded up to whole packs, at unit cost."""
+    shortfall = f"CEILING(c.rop + c.review - c.projected - {NOISE!r})"
+    quantity = (
+        f"(CASE WHEN {shortfall} <= 0 THEN 0 "
+        f"ELSE CEILING(1.0 * {greatest(shortfall, 'c.minimum')} / c.pack - {NOISE!r}) "
+        "* c.pack END)"
     )
+    return f"COALESCE(c.unit_cost * {quantity}, 0)"
 
 
 # The dashboard's order: supplier name (no supplier last), warehouse code, SKU.
@@ -241,39 +189,61 @@ def screen_page(
     warehouse code; SKU): the rows' inputs, the totals of the whole list and of each supplier
     group on the page. With `catalogue`, the same pass also counts the stockouts and values the
     backorder of every level, whatever the filters (the dashboard's KPIs)."""
-    start, end, window_days = demand_window(today)
+    plan_current(today=today)
     query = Query()
-    levels_ctes(
-        query,
-        start=start,
-        end=end,
-        # The catalogue's totals need every warehouse; the list is filtered further down.
-        warehouse_id=None if catalogue else warehouse_id,
-        level_ids=None,
-        candidates_only=True,
+    # The catalogue's totals need every warehouse; the list is filtered in its condition.
+    _rows_cte(query, warehouse_id=None if catalogue else warehouse_id)
+    listed, listed_params = _listed(
+        warehouse_id=warehouse_id, supplier_id=supplier_id, urgent_only=urgent_only
     )
-    _calc_ctes(query, window_days=window_days)
-    _listed_cte(query, warehouse_id=warehouse_id, supplier_id=supplier_id, urgent_only=urgent_only)
+    # One pass over the planned levels: each supplier's listed rows, urgent rows and value, and
+    # the catalogue's stockouts and backorder value.
+    query.cte(
+        "tally AS MATERIALIZED (SELECT c.supplier_id, "
+        f"SUM(CASE WHEN {listed} THEN 1 ELSE 0 END) AS n_rows, "
+        f"SUM(CASE WHEN {listed} AND {URGENT} THEN 1 ELSE 0 END) AS n_urgent, "
+        f"SUM(CASE WHEN {listed} THEN {_line_value()} ELSE 0 END) AS n_value, "
+        "SUM(CASE WHEN c.s1 > 0 AND c.on_hand = c.allocated THEN 1 ELSE 0 END) AS stockouts, "
+        "SUM(c.backordered * COALESCE(c.unit_cost, 0)) AS backorder_value "
+        "FROM rows c GROUP BY c.supplier_id)",
+        *listed_params,
+        *listed_params,
+        *listed_params,
+    )
     # The groups in the dashboard's order (as ORDER), each with how many rows come before it; then
     # the page from the few groups it overlaps, in ORDER within each group.
     query.cte(
         "groups AS MATERIALIZED (SELECT g.supplier_id, g.n_rows, g.n_urgent, g.n_value, "
         "SUM(g.n_rows) OVER (ORDER BY s.name IS NULL, LOWER(s.name), g.supplier_id) - g.n_rows "
-        "AS before FROM (SELECT supplier_id, COUNT(*) AS n_rows, SUM(urgent) AS n_urgent, "
-        "SUM(line_value) AS n_value FROM listed GROUP BY supplier_id) g "
-        f"LEFT JOIN {table(Supplier)} s ON s.id = g.supplier_id)"
+        f"AS before FROM tally g LEFT JOIN {table(Supplier)} s ON s.id = g.supplier_id "
+        "WHERE g.n_rows > 0)"
     )
     first, last = max(0, int(offset)), max(0, int(offset)) + max(0, int(limit))
+    # On PostgreSQL each overlapping group's rows are read through the plan's supplier index (a
+    # lateral join; the planner cannot know how few groups overlap the page).
+    group_rows = (
+        "CROSS JOIN LATERAL (SELECT * FROM rows r WHERE r.supplier_id = g.supplier_id OFFSET 0) c"
+        if connection.vendor == "postgresql"
+        else "JOIN rows c ON c.supplier_id = g.supplier_id"
+    )
     query.cte(
-        "page AS MATERIALIZED (SELECT y.* FROM (SELECT l.*, g.before + ROW_NUMBER() OVER ("
-        "PARTITION BY l.supplier_id ORDER BY wh.code, LOWER(p.sku), l.level_id) AS position "
-        "FROM listed l JOIN groups g ON COALESCE(g.supplier_id, 0) = COALESCE(l.supplier_id, 0) "
-        f"JOIN {table(Warehouse)} wh ON wh.id = l.warehouse_id "
-        f"JOIN {table(Product)} p ON p.id = l.product_id "
-        "WHERE g.before < %s AND g.before + g.n_rows > %s) y "
+        "page AS MATERIALIZED (SELECT y.* FROM (SELECT "
+        f"{SHOWN_COLUMNS}, c.before + ROW_NUMBER() OVER ("
+        "PARTITION BY c.supplier_id ORDER BY wh.code, LOWER(p.sku), c.level_id) AS position "
+        # A group's rows through the plan's supplier index; the group without one apart.
+        f"FROM (SELECT c.*, g.before FROM groups g {group_rows} "
+        f"WHERE g.before < %s AND g.before + g.n_rows > %s AND {listed} "
+        "UNION ALL SELECT c.*, g.before FROM groups g JOIN rows c ON c.supplier_id IS NULL "
+        f"WHERE g.supplier_id IS NULL AND g.before < %s AND g.before + g.n_rows > %s AND {listed}) c "
+        f"JOIN {table(Warehouse)} wh ON wh.id = c.warehouse_id "
+        f"JOIN {table(Product)} p ON p.id = c.product_id) y "
         "WHERE y.position > %s AND y.position <= %s)",
         last,
         first,
+        *listed_params,
+        last,
+        first,
+        *listed_params,
         first,
         last,
     )
@@ -281,13 +251,8 @@ def screen_page(
     total = _padded({0: "COALESCE(SUM(n_rows), 0)", 1: "COALESCE(SUM(n_urgent), 0)"})
     catalogue_select = ""
     if catalogue:
-        counts = _padded(
-            {
-                0: "SUM(CASE WHEN c.s1 > 0 AND c.on_hand = c.allocated THEN 1 ELSE 0 END)",
-                VALUE: "SUM(c.backordered * COALESCE(c.unit_cost, 0))",
-            }
-        )
-        catalogue_select = f"UNION ALL SELECT 'c', NULL, {counts} FROM calc c "
+        counts = _padded({0: "SUM(stockouts)", VALUE: "SUM(backorder_value)"})
+        catalogue_select = f"UNION ALL SELECT 'c', NULL, {counts} FROM tally "
     sql, params = query.sql(
         f"SELECT 'r', x.position, {DETAIL_COLUMNS} {details_from('page')} "
         # A group's rows, urgent rows and value; only the groups with a row on the page.
@@ -326,18 +291,13 @@ def screen_rows(
 ) -> Iterator[LevelInputs]:
     """Every suggested row's inputs in the dashboard's order, read as they are consumed (a
     server-side cursor on PostgreSQL): one query, and memory flat in the number of rows."""
-    start, end, window_days = demand_window(today)
+    plan_current(today=today)
     query = Query()
-    levels_ctes(
-        query,
-        start=start,
-        end=end,
-        warehouse_id=warehouse_id,
-        level_ids=None,
-        candidates_only=True,
+    _rows_cte(query, warehouse_id=warehouse_id)
+    listed, params = _listed(
+        warehouse_id=warehouse_id, supplier_id=supplier_id, urgent_only=urgent_only
     )
-    _calc_ctes(query, window_days=window_days)
-    _listed_cte(query, warehouse_id=warehouse_id, supplier_id=supplier_id, urgent_only=urgent_only)
+    query.cte(f"listed AS (SELECT {SHOWN_COLUMNS} FROM rows c WHERE {listed})", *params)
     sql, params = query.sql(f"SELECT {DETAIL_COLUMNS} {details_from('listed')} ORDER BY {ORDER}")
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)

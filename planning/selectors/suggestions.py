@@ -20,6 +20,7 @@ from planning.formulas import (
     ceil_clean,
     demand_stats_from_sums,
     eoq,
+    eoq_units,
     reorder_point,
     safety_stock,
     suggested_order_quantity,
@@ -27,7 +28,7 @@ from planning.formulas import (
 )
 from planning.selectors.inputs import LevelInputs, level_inputs
 from planning.selectors.screen import screen_rows
-from planning.selectors.window import demand_window
+from planning.window import demand_window
 from suppliers.selectors import LeadTimeStats, supplier_lead_times
 
 NO_SUPPLIER = "no supplier"
@@ -70,6 +71,8 @@ class ReorderRow:
     unit_cost: Decimal | None
     line_value: Decimal | None
     eoq: float | None
+    # The whole quantity shown for the EOQ (the cheaper of its two neighbours).
+    eoq_units: int | None
     # The EOQ's inputs: S, the cost of one order, and H, the yearly cost of holding one unit.
     ordering_cost: Decimal | None
     holding_cost: float | None
@@ -257,6 +260,12 @@ def _row(
         ordering_cost = (
             term.ordering_cost if term.ordering_cost is not None else knobs.ordering_cost
         )
+    exact_eoq = eoq(
+        annual_demand=demand.mean * 365,
+        ordering_cost=ordering_cost,
+        unit_cost=unit_cost,
+        holding_rate=knobs.holding_rate,
+    )
     return ReorderRow(
         level_id=inputs.level_id,
         product_id=inputs.product_id,
@@ -290,11 +299,12 @@ def _row(
         min_order_qty=min_order_qty,
         unit_cost=unit_cost,
         line_value=unit_cost * qty if unit_cost is not None else None,
-        eoq=eoq(
+        eoq=exact_eoq,
+        eoq_units=eoq_units(
+            exact_eoq,
             annual_demand=demand.mean * 365,
-            ordering_cost=ordering_cost,
-            unit_cost=unit_cost,
-            holding_rate=knobs.holding_rate,
+            ordering_cost=ordering_cost or 0,
+            holding_cost=float(unit_cost or 0) * float(knobs.holding_rate or 0),
         ),
         ordering_cost=Decimal(str(ordering_cost)) if ordering_cost is not None else None,
         holding_cost=(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
@@ -75,7 +74,7 @@ def csv_rows(rows: Iterable) -> Iterator[tuple]:
             row.min_order_qty,
             "" if row.unit_cost is None else f"{Decimal(row.unit_cost):.2f}",
             "" if row.line_value is None else f"{Decimal(row.line_value):.2f}",
-            "" if row.eoq is None else math.ceil(row.eoq),
+            "" if row.eoq_units is None else row.eoq_units,
             "yes" if row.urgent else "no",
         )
 

@@ -9,14 +9,12 @@ stock, reorder point and quantity were worked out.
 
 from __future__ import annotations
 
-import math
-
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from common.html import html, html_join
 from planning.selectors import NO_SUPPLIER, ReorderRow
 from planning.working import explanation, money, qty, quantity_tip, rate, rop_tip, safety_tip
 
@@ -102,14 +100,14 @@ class ReorderSuggestionTable(tables.Table):
             rendered.append(
                 (
                     bound_row,
-                    format_html_join("", "<td {}>{}</td>", cells),
+                    html_join("", "<td {}>{}</td>", cells),
                     working_row(record.row, columns=len(columns)),
                 )
             )
         return rendered
 
     def render_select(self, value, record):
-        return format_html(
+        return html(
             '<input type="checkbox" class="form-check-input" name="levels" value="{}" '
             'form="reorder-selection" aria-label="Select {} at {}">',
             value,
@@ -121,21 +119,21 @@ class ReorderSuggestionTable(tables.Table):
         row = record.row
         url = reverse("inventory:product-detail", args=[row.product_id])
         urgent = (
-            format_html(
+            html(
                 ' <span class="badge text-bg-warning urgent-mark" title="{}">urgent</span>',
                 _urgent_reason(row),
             )
             if row.urgent
             else ""
         )
-        flags = format_html_join(
+        flags = html_join(
             "",
             ' <span class="badge text-bg-light border fw-normal">{}</span>',
             ((flag,) for flag in row.flags if flag != NO_SUPPLIER),
         )
         covered = ""
         if record.covered_by is not None:
-            covered = format_html(
+            covered = html(
                 ' <span class="badge text-bg-info covered-mark" data-testid="covered" title="{}">'
                 "on {} ({})</span>",
                 "Already on an order of this supplier: creating draft purchase orders skips "
@@ -143,7 +141,7 @@ class ReorderSuggestionTable(tables.Table):
                 record.covered_by.number,
                 "draft" if record.covered_by.is_draft else "sent",
             )
-        return format_html(
+        return html(
             '<a href="{}">{}</a>{}{}<div class="small text-body-secondary">{}{}</div>',
             url,
             value,
@@ -162,7 +160,7 @@ class ReorderSuggestionTable(tables.Table):
         )
         first = record.supply[0][2]
         more = f" +{len(record.supply) - 1}" if len(record.supply) > 1 else ""
-        return format_html(
+        return html(
             '<span title="{}">{}</span><div class="small text-body-secondary">{}{}</div>',
             f"On open purchase orders: {details}",
             f"{value:,}",
@@ -172,14 +170,14 @@ class ReorderSuggestionTable(tables.Table):
 
     def render_projected(self, value, record):
         if value < 0:
-            return format_html('<span class="text-danger fw-semibold">{}</span>', f"{value:,}")
+            return html('<span class="text-danger fw-semibold">{}</span>', f"{value:,}")
         return f"{value:,}"
 
     def render_safety(self, value, record):
         row = record.row
         apply = ""
         if self.can_apply and value != row.safety_stock:
-            apply = format_html(
+            apply = html(
                 ' <button type="submit" form="reorder-apply-one" name="levels" value="{}" '
                 'class="btn btn-outline-primary btn-sm py-0 px-1" '
                 'aria-label="Apply suggested safety stock {} to {} at {}">Apply</button>',
@@ -188,7 +186,7 @@ class ReorderSuggestionTable(tables.Table):
                 row.sku,
                 row.warehouse_code,
             )
-        return format_html(
+        return html(
             '{} → <span class="ss-suggested" title="{}">{}</span>{}',
             f"{row.safety_stock:,}",
             safety_tip(row),
@@ -197,23 +195,23 @@ class ReorderSuggestionTable(tables.Table):
         )
 
     def render_rop(self, value, record):
-        manual = ' <span class="badge text-bg-secondary">manual</span>'
-        return format_html(
+        manual = SafeString(' <span class="badge text-bg-secondary">manual</span>')
+        return html(
             '<span title="{}">{}</span>{}',
             rop_tip(record.row),
             qty(round(float(value), 1)),
-            format_html(manual) if record.row.rop_is_manual else "",
+            manual if record.row.rop_is_manual else "",
         )
 
     def render_suggested_qty(self, value, record):
         row = record.row
         if not row.supplier_id:
-            return format_html(
+            return html(
                 '<span title="{}">{}</span> <span class="badge text-bg-light border">no supplier</span>',
                 quantity_tip(row),
                 f"{value:,}",
             )
-        return format_html('<strong title="{}">{}</strong>', quantity_tip(row), f"{value:,}")
+        return html('<strong title="{}">{}</strong>', quantity_tip(row), f"{value:,}")
 
     def render_pack(self, value, record):
         return f"{value:,} / {record.row.min_order_qty:,}"
@@ -227,20 +225,20 @@ class ReorderSuggestionTable(tables.Table):
     def render_eoq(self, value, record):
         row = record.row
         if value is None:
-            return format_html(
+            return html(
                 '<span class="text-body-secondary" title="{}">—</span>',
                 "Needs the supplier's ordering cost, the holding cost rate and a unit cost",
             )
-        return format_html(
+        return html(
             '{}<div class="small text-body-secondary eoq-inputs">D {} · S {} · H {}</div>',
-            qty(math.ceil(value)),
+            qty(row.eoq_units),
             qty(round(float(row.d) * 365)),
             money(row.ordering_cost),
             rate(row.holding_cost),
         )
 
     def render_explain(self, value, record):
-        return format_html(
+        return html(
             '<button type="button" class="btn btn-link btn-sm explain-toggle" data-bs-toggle="collapse" '
             'data-bs-target="#explain-{}" aria-expanded="false" aria-controls="explain-{}" '
             'aria-label="How the numbers of {} at {} were worked out">How?</button>',
@@ -262,13 +260,13 @@ def _urgent_reason(row) -> str:
 
 def working_row(row: ReorderRow, *, columns: int) -> SafeString:
     """The collapsed row under a suggestion that shows how its numbers were worked out."""
-    steps = format_html_join(
+    steps = html_join(
         "",
         '<tr><th scope="row">{}</th><td class="formula">{}</td><td>{}</td>'
         '<td class="fw-semibold">{}</td></tr>',
         ((step.label, step.formula, step.working, step.result) for step in explanation(row)),
     )
-    return format_html(
+    return html(
         '<tr class="reorder-explain collapse" id="explain-{}"><td colspan="{}">'
         '<div class="reorder-explain py-1" data-testid="explain-{}">'
         '<table class="table table-sm table-borderless mb-0 explain-steps">'

@@ -19,6 +19,7 @@ from common.cleaning import quantity_clean
 from common.transactions import write_transaction
 from inventory.models import Product
 from suppliers.models import Supplier, SupplierProduct
+from suppliers.signals import supply_changed
 
 MAX_IMPORT_ROWS = 50_000
 BATCH_SIZE = 500
@@ -329,6 +330,9 @@ def _terms_upsert(terms: Sequence[TermInput], product_ids: dict[str, int]) -> tu
             SupplierProduct.objects.bulk_update(changed, [*TERM_FIELDS, "is_preferred"])
         if new:
             SupplierProduct.objects.bulk_create(new)
+        if demoted or changed or new:
+            touched = {term.product_id for term in (*demoted, *changed, *new)}
+            supply_changed.send(sender=SupplierProduct, product_ids=touched, supplier_ids=None)
         created += len(new)
         updated += len(changed)
     return created, updated

@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from backoffice.integrity import stock_discrepancies
+from backoffice.integrity import CHECKS, stock_discrepancies
 
 OLD_STATE = [
     ("inventory", "0004_stocklevel_safety_set_idx"),
@@ -527,7 +527,9 @@ def test_existing_books_migrate_to_counters_that_check_stock_accepts(old_apps):
     # that is wrong: the books were consistent before, and check_stock does see counters that
     # disagree with their sources and pairs whose level the fill migrations must create.
     migrate([("inventory", "0005_stocklevel_counters")])
-    assert {(found.check, found.subject, found.found) for found in stock_discrepancies()} == {
+    # The stored plan's check waits for the planning tables, which come later.
+    found_then = [found for check in CHECKS if check.name != "plan" for found in check.run()]
+    assert {(found.check, found.subject, found.found) for found in found_then} == {
         ("level_missing", "DRILL-18V @ MAN", "none"),
         ("level_missing", "GLUE-250 @ MAN", "none"),
         ("level_backordered", "BOLT-M8 @ MAN", "backordered 0"),

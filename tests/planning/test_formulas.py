@@ -13,6 +13,7 @@ from planning.formulas import (
     demand_stats,
     demand_stats_from_sums,
     eoq,
+    eoq_units,
     reorder_point,
     safety_stock,
     suggested_order_quantity,
@@ -265,3 +266,32 @@ def test_demand_stats_from_sums_match_the_daily_values(daily):
     assert stats.mean == (statistics.fmean(daily) if daily else 0.0)
     expected = statistics.stdev(daily) if len(daily) >= 2 else 0.0
     assert stats.stdev == pytest.approx(expected, rel=1e-15, abs=0)
+
+
+def test_eoq_units_ignores_float_noise():
+    # 2 × 6,050 × 2 / 2 = 12,100 = 110²; worked out through floats it can come out a hair above.
+    assert eoq_units(110.00000000000001, annual_demand=6050, ordering_cost=2, holding_cost=2) == 110
+    assert eoq_units(109.99999999999999, annual_demand=6050, ordering_cost=2, holding_cost=2) == 110
+
+
+@pytest.mark.parametrize(
+    ("demand", "expected", "why"),
+    [
+        # EOQ² = 2 D S / H with S = H = 1. Yearly cost of Q: D / Q + Q / 2.
+        # EOQ 2.45 (D = 3.00125): 2 costs 1.500625 + 1 = 2.500625, 3 costs 1.000417 + 1.5 =
+        # 2.500417, so 3, though 2.45 is nearer 2 (the costs cross at √(2 × 3) = 2.449).
+        (3.00125, 3, "cheaper above"),
+        # EOQ 2.44 (D = 2.9768): 2 costs 2.4884, 3 costs 2.49227, so 2.
+        (2.9768, 2, "cheaper below"),
+        # EOQ 1,697.06 (D = 1,697.06² / 2): 1,697 is the cheaper neighbour, not 1,698.
+        (1697.06**2 / 2, 1697, "the issue's case"),
+    ],
+)
+def test_eoq_units_takes_the_neighbour_with_the_lower_yearly_cost(demand, expected, why):
+    exact = eoq(annual_demand=demand, ordering_cost=1, unit_cost=1, holding_rate=1)
+    assert eoq_units(exact, annual_demand=demand, ordering_cost=1, holding_cost=1) == expected, why
+
+
+def test_eoq_units_is_at_least_one_and_none_without_an_eoq():
+    assert eoq_units(0.3, annual_demand=0.045, ordering_cost=1, holding_cost=1) == 1
+    assert eoq_units(None, annual_demand=1, ordering_cost=1, holding_cost=1) is None

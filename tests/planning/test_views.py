@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import math
 import re
 from decimal import Decimal
 
@@ -24,6 +23,7 @@ from planning.charts import (
     lead_time_bars_svg,
     nice_ceiling,
 )
+from planning.plan import plan_refresh_all
 from planning.selectors import reorder_kpis, reorder_suggestions
 from suppliers.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 from tests.factories import (
@@ -325,12 +325,29 @@ def test_eoq_is_shown_with_its_inputs_when_the_costs_are_known(
     explain = re.search(rf'id="explain-{widget.level_id}">(.*?)</table>', html, re.S).group(1)
     assert "EOQ = √(2 D S / H)" in explain
     assert "H = 2.50 × 0.25 = 0.62" in explain or "H = 2.50 × 0.25 = 0.63" in explain
-    assert f"EOQ = {math.ceil(widget.eoq):,}" in explain
+    assert f"EOQ = {widget.eoq:,.2f} → {widget.eoq_units:,}" in explain
     # Without the supplier's ordering cost (and no default) there is no EOQ to show.
     gadget_row = re.search(
         rf'<tr[^>]*data-level="{shop["gadget_main"].pk}"[^>]*>(.*?)</tr>', html, re.S
     ).group(1)
     assert "Needs the supplier&#x27;s ordering cost" in gadget_row
+
+
+def test_a_level_with_a_manual_reorder_point_is_shown_marked_manual(client, shop, manager_user):
+    level = shop["widget_east"]
+    level.reorder_point = 500
+    level.save(update_fields=["reorder_point"])
+    plan_refresh_all()
+    client.force_login(manager_user)
+
+    response = client.get(reverse(DASHBOARD))
+
+    assert response.status_code == 200
+    row = re.search(
+        rf'<tr[^>]*data-level="{level.pk}"[^>]*>(.*?)</tr>', response.content.decode(), re.S
+    )
+    assert row is not None
+    assert '>500</span> <span class="badge text-bg-secondary">manual</span>' in row.group(1)
 
 
 def test_a_long_list_is_paged_and_each_page_starts_with_its_supplier(
@@ -613,18 +630,19 @@ def test_dashboard_queries_do_not_grow_with_the_rows(
     assert html.count('form="reorder-selection" aria-label="Select ') == count
     # 1-2   session, user
     # 3-4   the user's permissions: direct, then through groups (cached for the request)
-    # 5     the screen: the page's rows with their inputs, the list's and the groups' totals, and
-    #       the catalogue's stockouts and backorder value for the KPIs, in one pass
-    # 6-7   the promised and measured lead times of the page's suppliers (also the chart's)
-    # 8     draft and open purchase order lines behind "on order" and "already ordered"
-    # 9     KPIs: backorder lines and aging, fill rate, below safety stock, on-time rate
-    # 10    backordered units history: the day's changes (today's backlog comes from the KPIs)
-    # 11    filter choices: warehouses
+    # 5     is the stored plan current (for today and the settings)?
+    # 6     the screen: the page's rows with their inputs, the list's and the groups' totals, and
+    #       the catalogue's stockouts and backorder value for the KPIs, in one pass over the plan
+    # 7-8   the promised and measured lead times of the page's suppliers (also the chart's)
+    # 9     draft and open purchase order lines behind "on order" and "already ordered"
+    # 10    KPIs: backorder lines and aging, fill rate, below safety stock, on-time rate
+    # 11    backordered units history: the day's changes (today's backlog comes from the KPIs)
+    # 12    filter choices: warehouses
     with django_assert_num_queries(DASHBOARD_QUERIES):
         client.get(reverse(DASHBOARD))
 
 
-DASHBOARD_QUERIES = 11
+DASHBOARD_QUERIES = 12
 
 
 def _csv_queries(client, query: str = "") -> tuple[int, list[dict]]:
@@ -645,8 +663,10 @@ def test_csv_queries_are_the_same_for_two_rows_and_for_many(
     monkeypatch.setattr("common.exports.CSV_PIECE_ROWS", 2)
     _shop_of(2, by=staff_user)
     client.force_login(manager_user)
+    plan_refresh_all()
     few, few_rows = _csv_queries(client, query)
     _shop_of(40, by=staff_user, code="QC2")
+    plan_refresh_all()
     many, many_rows = _csv_queries(client, query)
 
     assert (len(few_rows), len(many_rows)) == (2, 42)
@@ -656,11 +676,13 @@ def test_csv_queries_are_the_same_for_two_rows_and_for_many(
 def test_csv_queries_itemised(client, staff_user, manager_user, django_assert_num_queries):
     _shop_of(30, by=staff_user)
     client.force_login(manager_user)
+    plan_refresh_all()  # as every day's first read (or the nightly plan_refresh) does
     # 1-2   session, user
     # 3-4   the user's permissions: direct, then through groups
     # 5-6   every supplier's promised and measured lead times
-    # 7     the screen: every suggested row's inputs in order, streamed
-    with django_assert_num_queries(7):
+    # 7     is the stored plan current (for today and the settings)?
+    # 8     the screen: every suggested row's inputs in order, streamed
+    with django_assert_num_queries(8):
         response = client.get(f"{reverse(DASHBOARD)}?_export=csv")
         lines = b"".join(response.streaming_content).decode().splitlines()
     assert len(lines) == 31

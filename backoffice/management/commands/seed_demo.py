@@ -35,6 +35,7 @@ from backoffice.demo.replay import ServiceReplay
 from backoffice.demo.rows import Rows
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from orders.models import OrderLine, SalesOrder
+from planning.plan import plan_refresh_all
 from suppliers.models import PurchaseOrder
 
 FLUSH_ROWS = 20_000  # rows held in memory before a bulk insert
@@ -93,6 +94,8 @@ class Command(BaseCommand):
             self._replay(seed=seed, clock=clock, warehouses=warehouses, users=users)
         else:
             self._bulk(scale=scale, seed=seed, clock=clock, warehouses=warehouses, users=users)
+        # The reorder plan from everything loaded (terms and demand written in bulk included).
+        plan_refresh_all()
         self._summary(time.monotonic() - began)
 
     def _replay(self, *, seed, clock, warehouses, users):
