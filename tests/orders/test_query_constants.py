@@ -180,7 +180,7 @@ def test_order_place_of_1_and_50_lines_costs_the_same_and_at_most_12(
 
     assert len(one_sql) == len(fifty_sql) == PLACE_QUERIES
     assert len(fifty_sql) <= 12
-    assert sum("INSERT INTO \"planning_levelplan\"" in sql for sql in fifty_sql) == 1
+    assert sum('INSERT INTO "planning_levelplan"' in sql for sql in fifty_sql) == 1
     assert writes_to(fifty_sql, "INSERT", "orders_orderline") == 1
     assert writes_to(fifty_sql, "INSERT", "orders_allocation") == 1
     assert writes_to(fifty_sql, "INSERT", "orders_dailydemand") == 1
