@@ -14,6 +14,8 @@ from django.utils.safestring import SafeString
 
 def html_escaped(value) -> str:
     """`value` as HTML: as it is when it is safe HTML already (has `__html__`), else escaped."""
+    if type(value) is int:  # nothing to escape in digits and a sign
+        return str(value)
     if hasattr(value, "__html__"):
         return value.__html__()
     return escape(str(value), quote=True)

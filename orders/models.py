@@ -247,8 +247,10 @@ class Allocation(models.Model):
         indexes = [
             models.Index(fields=["line", "created_at"], name="allocation_line_idx"),
             # Cancellations in a window (the backorder history), among every allocation record.
+            # It leads with the line so that a line's own cancellations are found through it
+            # too: with the line first, no estimate can make a per-line look-up scan it whole.
             models.Index(
-                fields=["created_at"],
+                fields=["line", "created_at"],
                 condition=Q(kind="cancellation"),
                 name="allocation_cancellation_idx",
             ),

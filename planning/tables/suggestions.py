@@ -9,6 +9,8 @@ stock, reorder point and quantity were worked out.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -82,16 +84,23 @@ class ReorderSuggestionTable(tables.Table):
         The cells are written here, each by its column's `render_…` method, instead of one
         template include per cell: a page holds a hundred rows of sixteen numbers with their
         working, and the template engine would spend most of the page's time on them."""
+        # Each column's value read straight off the record (its accessor, "row__sku", as an
+        # attribute path), not through the general accessor's resolution.
         columns = [
-            (column, column.attrs["td"].as_html(), getattr(self, f"render_{column.name}", None))
+            (
+                column,
+                attrgetter(str(column.accessor).replace("__", ".")),
+                column.attrs["td"].as_html(),
+                getattr(self, f"render_{column.name}", None),
+            )
             for column in self.columns
         ]
         rendered = []
         for bound_row in self.paginated_rows:
             record = bound_row.record
             cells = []
-            for column, attrs, render in columns:
-                value = column.accessor.resolve(record)
+            for column, value_of, attrs, render in columns:
+                value = value_of(record)
                 if value in column.column.empty_values:
                     html = column.default
                 else:
