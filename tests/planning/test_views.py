@@ -29,11 +29,13 @@ from suppliers.models import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStat
 from tests.factories import (
     CustomerFactory,
     ProductFactory,
+    PurchaseOrderFactory,
+    PurchaseOrderLineFactory,
     SupplierFactory,
     SupplierProductFactory,
     WarehouseFactory,
 )
-from tests.helpers import give_stock, place, sent_po, table_counts
+from tests.helpers import give_stock, level_for, place, sent_po, table_counts
 from tests.planning.helpers import APPLY, DASHBOARD, DRAFT
 
 # --- charts --------------------------------------------------------------------------------
@@ -686,3 +688,66 @@ def test_csv_queries_itemised(client, staff_user, manager_user, django_assert_nu
         response = client.get(f"{reverse(DASHBOARD)}?_export=csv")
         lines = b"".join(response.streaming_content).decode().splitlines()
     assert len(lines) == 31
+
+
+def test_every_kind_of_row_renders_on_the_page_and_in_the_csv(
+    client, manager_user, staff_user, settings
+):
+    """One level of each kind the dashboard can list, on one page and in the CSV: bought from
+    the preferred supplier with an EOQ, from a supplier not marked preferred, without a supplier,
+    with a manual reorder point, with a service level of its own, covered by a draft order."""
+    settings.BACKSTOCK_HOLDING_COST_RATE = 0.25
+    warehouse = WarehouseFactory(code="ALL")
+    customer = CustomerFactory()
+    preferred_supplier = SupplierFactory(name="Preferred Co", ordering_cost=Decimal("30.00"))
+    other_supplier = SupplierFactory(name="Other Co")
+    kinds = {}
+
+    def product_sold(sku: str, quantity: int):
+        product = ProductFactory(sku=sku)
+        place(customer, warehouse, [(product, quantity)], by=staff_user, placed_at=_days_ago(3))
+        return product
+
+    kinds["preferred"] = product_sold("PREF", 9)
+    SupplierProductFactory(
+        supplier=preferred_supplier, product=kinds["preferred"], is_preferred=True
+    )
+    kinds["not_preferred"] = product_sold("NOTPREF", 9)
+    SupplierProductFactory(supplier=other_supplier, product=kinds["not_preferred"])
+    kinds["no_supplier"] = product_sold("NOSUP", 9)
+    kinds["manual"] = product_sold("MANUAL", 2)
+    SupplierProductFactory(supplier=other_supplier, product=kinds["manual"], is_preferred=True)
+    give_stock(kinds["manual"], warehouse, 50, by=staff_user)
+    level = level_for(kinds["manual"], warehouse)
+    level.reorder_point = 60
+    level.save(update_fields=["reorder_point"])
+    kinds["own_level"] = product_sold("OWNSL", 9)
+    kinds["own_level"].service_level = Decimal("0.99")
+    kinds["own_level"].save()
+    SupplierProductFactory(supplier=other_supplier, product=kinds["own_level"], is_preferred=True)
+    kinds["covered"] = product_sold("COVERED", 9)
+    SupplierProductFactory(supplier=other_supplier, product=kinds["covered"], is_preferred=True)
+    draft = PurchaseOrderFactory(
+        supplier=other_supplier, warehouse=warehouse, status=PurchaseOrderStatus.DRAFT
+    )
+    PurchaseOrderLineFactory(purchase_order=draft, product=kinds["covered"], quantity_ordered=5)
+    plan_refresh_all()
+    client.force_login(manager_user)
+
+    response = client.get(reverse(DASHBOARD))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    for name, product in kinds.items():
+        level = level_for(product, warehouse)
+        row = re.search(rf'<tr[^>]*data-level="{level.pk}"[^>]*>(.*?)</tr>', html, re.S)
+        assert row is not None, name
+        assert product.sku in row.group(1), name
+    csv_response = client.get(f"{reverse(DASHBOARD)}?_export=csv")
+    exported = b"".join(csv_response.streaming_content).decode()
+    for product in kinds.values():
+        assert product.sku in exported
+    assert 'class="badge text-bg-secondary">manual</span>' in html
+    assert "covered-mark" in html
+    assert "eoq-inputs" in html
+    assert "supplier not marked preferred" in html
