@@ -385,15 +385,21 @@ def plan_refresh(
     )
 
 
-def plan_refresh_all(*, today: dt.date | None = None) -> PlanRefresh:
+def plan_refresh_all(*, today: dt.date | None = None, unless_current: bool = False) -> PlanRefresh:
     """Rewrite the plan for the window ending `today`: a row for every level that can need
-    ordering, and no other; records the refresh. Its own transaction."""
+    ordering, and no other; records the refresh. Its own transaction. With `unless_current`,
+    nothing is rewritten when, once the lock is held, the plan turns out to be current (another
+    request refreshed it while this one waited)."""
     today = today or timezone.localdate()
     started = time.perf_counter()
     with transaction.atomic():
         if _postgres():
             with connection.cursor() as cursor:
                 cursor.execute(f"LOCK TABLE {table(StockLevel)} IN SHARE ROW EXCLUSIVE MODE")
+        if unless_current:
+            current = PlanRefresh.objects.filter(pk=1, day=today, settings_key=settings_key())
+            if record := current.first():
+                return record
         LevelPlan.objects.all().delete()
         _upsert(today=today, targeted=False)
         written = LevelPlan.objects.count()
@@ -421,4 +427,4 @@ def plan_current(*, today: dt.date | None = None) -> None:
     full refresh was for another day (once a day, or after `plan_invalidate`)."""
     today = today or timezone.localdate()
     if not PlanRefresh.objects.filter(pk=1, day=today, settings_key=settings_key()).exists():
-        plan_refresh_all(today=today)
+        plan_refresh_all(today=today, unless_current=True)

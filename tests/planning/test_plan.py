@@ -276,3 +276,17 @@ def test_the_screen_and_the_rows_agree_after_changes(selling, staff_user):
     page = screen_page(limit=100)
     assert page.total == len(rows)
     assert [r.level_id for r in page.rows] == [r.level_id for r in rows]
+
+
+def test_a_refresh_that_finds_the_plan_current_once_it_holds_the_lock_does_nothing(selling):
+    # As a request that waited behind another's refresh finds it: nothing is rewritten.
+    level = level_for(selling["widget"], selling["main"])
+    LevelPlan.objects.filter(level_id=level.pk).update(pack_size=99)
+    before = PlanRefresh.objects.get()
+
+    record = plan_refresh_all(unless_current=True)
+
+    assert record.finished_at == before.finished_at
+    assert plan_of(level).pack_size == 99
+    plan_refresh_all()
+    assert plan_of(level).pack_size == 12
