@@ -1,22 +1,22 @@
-"""The stored plan: what the reorder screen needs of each stock level besides its live counters.
+"""The stored plan: what the reorder screen needs of each stock level, in one table.
 
 Working out a reorder point needs the level's demand over the window (summed from the stored
 daily demand), the supply term its product is bought on and that supplier's measured lead times.
-Read for the whole catalogue on every page view that is most of the dashboard's time, so each
-level that can need ordering keeps those inputs here, written by `planning.services.plan`:
-- for the levels an order touched, in the order service's own transaction (through the
-  `orders.signals.demand_changed` signal), so a new backorder is on the dashboard at once;
-- for the products whose terms or supplier changed, or whose supplier received a delivery
-  (`suppliers.signals.supply_changed` and the models' save and delete signals);
-- for a level whose manual reorder point changed (`inventory.signals.levels_changed`);
-- for every level once a day, when the window moves on (the first read of the day, or
-  `manage.py plan_refresh` run by a scheduler at night).
-- for the levels of a product whose service level or active flag changed, or of a warehouse
-  switched on or off (the models' save signals);
-- for every level when the planning settings change.
-The counters (on hand, allocated, backordered, on order) and the set safety stock and manual
-reorder point are always read live.
-`manage.py check_stock` recomputes the plan and reports every row that differs.
+Read for the whole catalogue on every page view that was most of the dashboard's time, so each
+level that can need ordering keeps those inputs here, written by `planning.plan` and kept current
+by `planning.receivers`:
+- for the levels an order touched, in the order service's own transaction
+  (`orders.signals.demand_changed`), so a new backorder is on the dashboard at once;
+- for the products whose terms or supplier changed, or whose supplier received a first delivery
+  of an order (`suppliers.signals.supply_changed` and the models' save and delete signals);
+- for a level whose manual reorder point was set in the admin
+  (`inventory.signals.level_settings_changed`);
+- for the levels of a product or warehouse saved (service level, active flag);
+- for every level once a day, when the window moves on, and when the planning settings change
+  (the first read, or `manage.py plan_refresh` run by a scheduler at night).
+The row's copy of the level's counters, safety stock and manual reorder point is kept by a
+database trigger on every update of the level (migration 0002). `manage.py check_stock` compares
+the plan with a recomputation and reports every row that differs.
 """
 
 from __future__ import annotations

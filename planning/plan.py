@@ -12,13 +12,11 @@ statement together with a copy of each level's counters:
   warehouse) updates only the inputs of the rows there are.
 
 The copy of the counters stays right because nothing can change them while a refresh copies
-them, and a trigger (migration 0002) copies every later change onto the level's plan row:
-- a refresh that writes the copy runs with the levels locked: the targeted one inside the order
-  service that holds their row locks, the full one with the stock levels table locked in SHARE
-  ROW EXCLUSIVE mode on PostgreSQL for its few seconds (stock writes wait for it, reads do not,
-  and two full refreshes take turns);
-- a refresh without those locks (after a change of terms, a delivery, a product or a warehouse)
-  writes only the plan's inputs of the rows there are.
+them, and a trigger (migration 0002) copies every later change onto the level's plan row. A
+refresh that writes the copy runs with the levels locked: the targeted one inside the order
+service that holds their row locks, the full one with the stock levels table locked in SHARE ROW
+EXCLUSIVE mode on PostgreSQL for its few seconds (stock writes wait for it, reads do not, and two
+full refreshes take turns); the refreshes without those locks write inputs only.
 No deadlock: on PostgreSQL every statement that writes plan rows holds the stock levels table's
 ROW EXCLUSIVE lock before it touches one (a stock write through the trigger; a targeted refresh
 takes it with an empty UPDATE in its own statement), and the full refresh takes its table lock
@@ -95,9 +93,6 @@ FLOAT_COLUMNS = (
     "reorder_at",
     "review_demand",
 )
-
-# Float noise must not push a ceiling up by a whole unit (as `formulas.ceil_clean`).
-NOISE = 1e-9
 
 
 def settings_key() -> str:
@@ -348,10 +343,10 @@ def plan_refresh(
 ) -> int:
     """Rewrite the plan of the levels named — by id, by product (in one warehouse or all), or by
     the products a supplier has terms for or is the chosen supplier of — in the caller's
-    transaction, in one statement (two with `supplier_ids`). When the caller holds the levels'
-    row locks (`levels_locked`, as the order services do) every column is written, a row added
-    where there was none; otherwise only the plan's inputs of the rows there are (their copy of
-    the counters is the trigger's to keep). Returns the rows written."""
+    transaction, in one statement (after two look-ups with `supplier_ids`). When the caller
+    holds the levels' row locks (`levels_locked`, as the order services do) every column is
+    written, a row added where there was none; otherwise only the plan's inputs of the rows
+    there are (their copy of the counters is the trigger's to keep). Returns the rows written."""
     today = today or timezone.localdate()
     levels, products = _ids(level_ids), _ids(product_ids)
     if supplier_ids is not None:

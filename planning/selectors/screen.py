@@ -7,24 +7,22 @@ the whole list and of each supplier group. The rows are then computed exactly, w
 working, by `planning.selectors.suggestions`.
 
 What keeps the query to one pass over the planned levels:
-- each level that can need ordering has its planning inputs stored (`planning.models.LevelPlan`:
-  its demand's mean and variance over the window, its chosen term's numbers and that supplier's
-  lead-time variance), kept current by `planning.plan`; the screen makes sure the plan is for
-  today's window first (`plan_current`), then reads one plan row per level;
-- backordered and on order are the levels' stored counters (kept by the orders and suppliers
-  services), so no order or purchase order line is read; on hand, allocated, the set safety
-  stock and reorder point are read live from the level;
+- each level that can need ordering has a row in the stored plan (`planning.models.LevelPlan`):
+  its demand's mean and variance over the window, its chosen term's numbers, its computed
+  reorder point and review period's demand, whether product and warehouse are active, and a
+  trigger-kept copy of its counters, safety stock and manual reorder point. The screen makes
+  sure the plan is for today's window (`plan_current`), then reads that table alone;
 - a level without a plan row has no demand in the window, no queue and no manual reorder point,
   so d = σd = 0 and its reorder point is 0 while its projected stock is at least 0: it cannot
   need ordering;
-- the product table is joined, for every planned level, only through its few unusual rows
-  (inactive, or a service level of its own);
+- one pass counts, per supplier, the rows at or below their reorder point, the urgent ones and
+  their order value, and the catalogue's stockouts and backorder value;
 - the page is cut from the supplier groups it overlaps (the groups are counted and put in order
   first), so SKUs, names and units are read only there.
 
-The standard normal quantile z (Python's `NormalDist.inv_cdf`) is Acklam's rational
-approximation here (relative error below 1.2 × 10⁻⁹) for products with a service level of their
-own; the default level's z is computed exactly once, and the rows shown use the exact value.
+The plan's reorder point uses Acklam's rational approximation of the standard normal quantile
+(relative error below 1.2 × 10⁻⁹) for products with a service level of their own; the default
+level's z is computed exactly once, and the rows shown use the exact value.
 """
 
 # The SQL below is assembled from constants, table names and column names; every value is a
