@@ -26,6 +26,7 @@ from django.db.models import Q
 from common.bulk import columns_add
 from common.cleaning import _id_clean, acting_user, id_int, quantity_clean, reason_clean
 from common.transactions import write_transaction
+from inventory.signals import level_settings_changed
 
 from .models import MovementKind, Product, SafetyStockChange, StockLevel, StockMovement, Warehouse
 
@@ -338,6 +339,9 @@ def safety_stock_record(
         level.safety_stock = value
     levels_save(levels=[c.level for c in changes], fields=["safety_stock"])
     SafetyStockChange.objects.bulk_create(changes)
+    if changes:
+        # The levels are locked and written: a level given a safety stock may now need ordering.
+        level_settings_changed.send(sender=StockLevel, level_ids=[c.level_id for c in changes])
     return changes
 
 

@@ -18,6 +18,8 @@ FORMULA_VARIABLE_LEAD_TIME = "z × √(L × σd² + d² × σL²)"
 
 # Float noise (e.g. 26.000000000000004) must not push a ceiling up by a whole unit.
 _PRECISION = 9
+# What is float noise, not a unit, when rounding up (the plan's SQL uses the same).
+NOISE = 1e-9
 
 Number = int | float | Decimal
 
@@ -114,34 +116,45 @@ def safety_stock(
     return SafetyStockResult(value=max(0.0, value), formula=formula, inputs=inputs)
 
 
-def reorder_point(
-    *, d: Number, lead_time: Number, safety_stock: Number, manual: Number | None = None
-) -> float:
-    """ROP = d × L + SS, or the manual reorder point when one is set."""
+def whole_units(value: Number) -> int:
+    """Units expected, rounded up to a whole unit; anything up to 10⁻⁹ above a whole number is
+    float noise, not a unit (the plan's SQL rounds the same way: CEILING(x − 10⁻⁹))."""
+    return max(0, math.ceil(float(value) - NOISE))
+
+
+def lead_time_demand(*, d: Number, lead_time: Number) -> int:
+    """DL = ⌈d × L⌉: the whole units expected to be demanded while an order is on its way."""
+    v = _non_negative(d=d, lead_time=lead_time)
+    return whole_units(v["d"] * v["lead_time"])
+
+
+def reorder_point(*, lead_demand: int, safety_stock: int, manual: Number | None = None) -> int:
+    """ROP = DL + SS, with SS the safety stock set on the level (what staff decided, not the
+    suggestion), or the manual reorder point when one is set. Whole units, so the numbers on a
+    row add up."""
     if manual is not None:
-        return float(manual)
-    v = _non_negative(d=d, lead_time=lead_time, safety_stock=safety_stock)
-    return v["d"] * v["lead_time"] + v["safety_stock"]
+        return int(manual)
+    v = _non_negative(lead_demand=lead_demand, safety_stock=safety_stock)
+    return int(v["lead_demand"]) + int(v["safety_stock"])
 
 
 def suggested_order_quantity(
     *,
     projected: Number,
     rop: Number,
-    d: Number,
-    review_days: Number,
+    review_demand: int,
     pack_size: int,
     min_order_qty: int,
 ) -> int:
     """Nothing while projected stock is above the reorder point; otherwise enough to bring it up
-    to ROP + d × review period, rounded up to whole packs and to at least the minimum order
-    (itself rounded up to whole packs)."""
+    to ROP + RD (RD = ⌈d × review period⌉), rounded up to whole packs and to at least the minimum
+    order (itself rounded up to whole packs)."""
     pack = max(1, int(pack_size or 1))
     minimum = max(1, int(min_order_qty or 1))
     if float(projected) > float(rop):
         return 0
-    v = _non_negative(d=d, review_days=review_days)
-    shortfall = ceil_clean(float(rop) + v["d"] * v["review_days"] - float(projected))
+    v = _non_negative(review_demand=review_demand)
+    shortfall = int(rop) + int(v["review_demand"]) - int(projected)
     if shortfall <= 0:
         # At the reorder point with no demand to cover (e.g. ROP 0, nothing sold): buying the
         # minimum would only add stock nobody asked for.

@@ -1,17 +1,17 @@
 """The stored plan: what the reorder screen needs of each stock level, in one table.
 
 Working out a reorder point needs the level's demand over the window (summed from the stored
-daily demand), the supply term its product is bought on and that supplier's measured lead times.
+daily demand) and the supply term its product is bought on.
 Read for the whole catalogue on every page view that was most of the dashboard's time, so each
 level that can need ordering keeps those inputs here, written by `planning.plan` and kept current
 by `planning.receivers`:
 - for the levels an order touched, in the order service's own transaction
   (`orders.signals.demand_changed`), so a new backorder is on the dashboard at once;
-- for the products whose terms or supplier changed, or whose supplier received a first delivery
-  of an order (`suppliers.signals.supply_changed` and the models' save and delete signals);
-- for a level whose manual reorder point was set in the admin
+- for the products whose terms or supplier changed (`suppliers.signals.supply_changed` for a
+  bulk import, and the models' save and delete signals);
+- for levels given a safety stock or a manual reorder point
   (`inventory.signals.level_settings_changed`);
-- for the levels of a product or warehouse saved (service level, active flag);
+- for the levels of a product or warehouse saved (its active flag);
 - for every level once a day, when the window moves on, and when the planning settings change
   (the first read, or `manage.py plan_refresh` run by a scheduler at night).
 The row's copy of the level's counters, safety stock and manual reorder point is kept by a
@@ -67,14 +67,12 @@ class LevelPlan(models.Model):
     pack_size = models.IntegerField(null=True, blank=True)
     min_order_qty = models.IntegerField(null=True, blank=True)
     unit_cost = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    # Sample variance of the supplier's measured lead times (days²), 0 under two deliveries.
-    lead_time_variance = models.FloatField(default=0.0)
-    # What the screen compares the live projected stock with: the computed reorder point
-    # d × L + z × √(L σd² + d² σL²) (a manual reorder point on the level replaces it), the demand
-    # over one review period (d × R) that the order must also cover, and whether product and
+    # What the screen compares the projected stock with: the lead-time demand DL = ⌈d × L⌉ (the
+    # reorder point is DL + the safety stock set on the level, unless a manual one is set), the
+    # review period's demand RD = ⌈d × R⌉ that an order must also cover, and whether product and
     # warehouse are both active.
-    reorder_at = models.FloatField(default=0.0)
-    review_demand = models.FloatField(default=0.0)
+    lead_demand = models.BigIntegerField(default=0)
+    review_demand = models.BigIntegerField(default=0)
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -91,7 +89,7 @@ class PlanRefresh(models.Model):
     finished_at = models.DateTimeField()
     seconds = models.FloatField(default=0.0)
     levels = models.IntegerField(default=0)
-    # The settings the plan was computed with (service level, review period, window): a change
+    # The settings the plan was computed with (review period, window): a change
     # makes the next read refresh every level.
     settings_key = models.CharField(max_length=100, default="")
 

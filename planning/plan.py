@@ -1,11 +1,12 @@
 """Writing the stored plan (`planning.models.LevelPlan`): one set-based statement per refresh.
 
-A refresh works out, for the levels it covers, their demand sums over the window ending today,
-the term their product is bought on and that supplier's measured lead-time spread — the same
-reads as `planning.selectors.inputs` — with the reorder point they give, and writes them in one
-statement together with a copy of each level's counters:
+A refresh works out, for the levels it covers, their demand sums over the window ending today
+and the term their product is bought on — the same reads as `planning.selectors.inputs` — with
+the lead-time and review-period demand they give, and writes them in one statement together
+with a copy of each level's counters:
 - the full refresh (`plan_refresh_all`) empties the table and writes a row for every level that
-  can need ordering (demand in the window, customers waiting or a manual reorder point);
+  can need ordering (demand in the window, customers waiting, a manual reorder point or a safety
+  stock set);
 - a refresh inside an order service (the levels locked) upserts the rows of the levels it names,
   whatever they hold (a row of zeros screens exactly like no row);
 - a refresh without the levels' locks (after a change of terms, a delivery, a product or a
@@ -38,20 +39,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory.models import Product, StockLevel, Warehouse
-from planning.formulas import z_for
+from planning.formulas import NOISE
 from planning.models import LevelPlan, PlanRefresh
 from planning.sql import (
     Query,
     as_float,
-    days_between,
     fence,
     greatest,
     levels_ctes,
     table,
-    z_sql,
 )
 from planning.window import demand_window
-from suppliers.models import PurchaseOrder, Shipment, SupplierProduct
+from suppliers.models import SupplierProduct
 
 COLUMNS = (
     "level_id",
@@ -75,8 +74,7 @@ COLUMNS = (
     "pack_size",
     "min_order_qty",
     "unit_cost",
-    "lead_time_variance",
-    "reorder_at",
+    "lead_demand",
     "review_demand",
     "is_active",
 )
@@ -86,19 +84,18 @@ MIRRORED = ("product_id", "warehouse_id", "on_hand", "allocated", "backordered",
             "safety_stock", "reorder_point")  # fmt: skip
 INPUT_COLUMNS = tuple(name for name in COLUMNS[1:] if name not in MIRRORED)
 # Columns computed in floating point, compared with a tolerance by the check.
-FLOAT_COLUMNS = (
-    "daily_mean",
-    "daily_variance",
-    "lead_time_variance",
-    "reorder_at",
-    "review_demand",
-)
+FLOAT_COLUMNS = ("daily_mean", "daily_variance")
+
+
+def whole(expression: str) -> str:
+    """`formulas.whole_units` in SQL: rounded up to a whole unit, 10⁻⁹ above one being noise."""
+    return f"CAST({greatest(f'CEILING({expression} - {NOISE!r})', '0')} AS BIGINT)"
 
 
 def settings_key() -> str:
-    """The planning settings a plan was computed with."""
+    """The planning settings a plan was computed with (the service level is not one: the plan
+    holds no computed safety stock)."""
     return (
-        f"sl={float(settings.BACKSTOCK_SERVICE_LEVEL)!r};"
         f"review={int(settings.BACKSTOCK_REVIEW_PERIOD_DAYS)};"
         f"window={int(settings.BACKSTOCK_DEMAND_WINDOW_DAYS)}"
     )
@@ -106,28 +103,6 @@ def settings_key() -> str:
 
 def _postgres() -> bool:
     return connection.vendor == "postgresql"
-
-
-def _lead_ctes(query: Query, *, targeted: bool) -> None:
-    """`lead`: each supplier's measured lead times as (n, Σdays, Σdays²), from each sent purchase
-    order's first delivery; a targeted refresh reads only its levels' suppliers."""
-    days = days_between("first_received", "sent_at")
-    only = (
-        " AND po.supplier_id IN (SELECT supplier_id FROM chosen WHERE supplier_id IS NOT NULL)"
-        if targeted
-        else ""
-    )
-    query.cte(
-        "deliveries (supplier_id, sent_at, first_received) AS ("
-        "SELECT po.supplier_id, po.sent_at, MIN(sh.received_at) "
-        f"FROM {table(PurchaseOrder)} po JOIN {table(Shipment)} sh ON sh.purchase_order_id = po.id "
-        f"WHERE po.sent_at IS NOT NULL{only} GROUP BY po.id, po.supplier_id, po.sent_at)"
-    )
-    query.cte(
-        "lead (supplier_id, n, s1, s2) AS (SELECT supplier_id, COUNT(*), SUM(days), "
-        "SUM(days * days) FROM (SELECT supplier_id, "
-        f"{as_float(greatest(days, '0.0'))} AS days FROM deliveries) x GROUP BY supplier_id)"
-    )
 
 
 def _figures(
@@ -158,44 +133,31 @@ def _figures(
         if with_planned
         else "",
     )
-    _lead_ctes(query, targeted=targeted)
     s1, s2 = as_float("c.s1"), as_float("c.s2")
     var_d = (
         f"CASE WHEN {n!r} >= 2 THEN {greatest(f'({s2} - {s1} * {s1} / {n!r}) / ({n!r} - 1)', '0.0')} "
         "ELSE 0.0 END"
     )
-    var_l = (
-        f"CASE WHEN ld.n >= 2 THEN {greatest('(ld.s2 - ld.s1 * ld.s1 / ld.n) / (ld.n - 1)', '0.0')} "
-        "ELSE 0.0 END"
-    )
-    default_z = z_for(float(settings.BACKSTOCK_SERVICE_LEVEL))
-    z = (
-        f"CASE WHEN p.service_level IS NULL THEN {default_z!r} "
-        f"ELSE {z_sql(as_float('p.service_level'))} END"
-    )
-    # Each input once, in a fenced step, then the reorder point from them.
+    # Each input once, in a fenced step, then the demands from them.
     query.cte(
         "figures AS (SELECT c.level_id, c.product_id, c.warehouse_id, c.on_hand, c.allocated, "
         "c.backordered, c.on_order, c.safety_stock, c.reorder_point, "
         "c.s1, c.s2, c.k, c.term_id, c.supplier_id, "
         "c.lead_time_days, c.pack_size, c.min_order_qty, c.unit_cost, "
-        f"{s1} / {n!r} AS d, {var_d} AS var_d, {var_l} AS var_l, {z} AS z, "
+        f"{s1} / {n!r} AS d, {var_d} AS var_d, "
         "CASE WHEN p.is_active AND wh.is_active THEN 1 ELSE 0 END AS active "
         f"FROM chosen c JOIN {table(Product)} p ON p.id = c.product_id "
-        f"JOIN {table(Warehouse)} wh ON wh.id = c.warehouse_id "
-        f"LEFT JOIN lead ld ON ld.supplier_id = c.supplier_id{fence()})"
+        f"JOIN {table(Warehouse)} wh ON wh.id = c.warehouse_id{fence()})"
     )
-    lead = "COALESCE(f.lead_time_days, 0)"
-    # SS = z × √(L σd² + d² σL²), which is z × σd × √L when σL = 0; never negative.
-    safety = greatest(f"f.z * SQRT({lead} * f.var_d + f.d * f.d * f.var_l)", "0.0")
     review_days = int(settings.BACKSTOCK_REVIEW_PERIOD_DAYS)
     cast = "::date" if _postgres() else ""
     select = (
         f"f.level_id, %s{cast}, f.product_id, f.warehouse_id, f.on_hand, f.allocated, "
         "f.backordered, f.on_order, f.safety_stock, f.reorder_point, "
         "f.s1, f.s2, f.k, f.d, f.var_d, f.term_id, f.supplier_id, "
-        "f.lead_time_days, f.pack_size, f.min_order_qty, f.unit_cost, f.var_l, "
-        f"f.d * {lead} + {safety}, f.d * {review_days}, f.active = 1"
+        "f.lead_time_days, f.pack_size, f.min_order_qty, f.unit_cost, "
+        f"{whole('f.d * COALESCE(f.lead_time_days, 0)')}, {whole(f'f.d * {review_days}')}, "
+        "f.active = 1"
     )
     return query, select
 

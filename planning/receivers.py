@@ -28,7 +28,7 @@ def on_level_settings_changed(sender, *, level_ids, **kwargs) -> None:
 
 
 def on_supply_changed(sender, *, product_ids=None, supplier_ids=None, **kwargs) -> None:
-    """Terms imported in bulk, or a supplier's first delivery of an order."""
+    """Terms imported in bulk."""
     if product_ids:
         plan_refresh(product_ids=product_ids)
     if supplier_ids:
@@ -48,7 +48,7 @@ def on_supplier_saved(sender, instance: Supplier, raw=False, created=False, **kw
 
 
 def on_product_saved(sender, instance: Product, raw=False, created=False, **kwargs) -> None:
-    """A product's service level or active flag."""
+    """A product switched on or off."""
     if not raw and not created:
         plan_refresh(product_ids=[instance.pk])
 

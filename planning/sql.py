@@ -52,35 +52,6 @@ def days_between(later: str, earlier: str) -> str:
     return f"(julianday({later}) - julianday({earlier}))"
 
 
-def z_sql(level: str) -> str:
-    """Acklam's approximation of the standard normal quantile of `level` (0 < level < 1)."""
-    a = (-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.3577518672690,
-         -30.66479806614716, 2.506628274631000)  # fmt: skip
-    b = (-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972,
-         -13.28068155288572)  # fmt: skip
-    c = (-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734,
-         4.374664141464968, 2.938163982698783)  # fmt: skip
-    d = (0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416)
-
-    def poly(coefs, x):
-        text = repr(coefs[0])
-        for coef in coefs[1:]:
-            text = f"({text}) * {x} + ({coef!r})"
-        return text
-
-    q = f"({level} - 0.5)"
-    r = f"({q} * {q})"
-    central = f"({poly(a, r)}) * {q} / (({poly(b, r)}) * {r} + 1.0)"
-    lower_t = f"SQRT(-2.0 * LN({level}))"
-    upper_t = f"SQRT(-2.0 * LN(1.0 - {level}))"
-    lower = f"({poly(c, lower_t)}) / (({poly(d, lower_t)}) * {lower_t} + 1.0)"
-    upper = f"-({poly(c, upper_t)}) / (({poly(d, upper_t)}) * {upper_t} + 1.0)"
-    return (
-        f"(CASE WHEN {level} < 0.02425 THEN {lower} "
-        f"WHEN {level} > 0.97575 THEN {upper} ELSE {central} END)"
-    )
-
-
 class Query:
     """Assembles the pass: common table expressions in order, with their parameters in order."""
 
@@ -174,9 +145,8 @@ def levels_ctes(
     if candidates_only:
         level_where.insert(
             0,
-            "(dm.product_id IS NOT NULL OR lv.backordered > 0 OR lv.reorder_point IS NOT NULL"
-            + (f" OR {also_candidates}" if also_candidates else "")
-            + ")",
+            "(dm.product_id IS NOT NULL OR lv.backordered > 0 OR lv.reorder_point IS NOT NULL "
+            "OR lv.safety_stock > 0" + (f" OR {also_candidates}" if also_candidates else "") + ")",
         )
     where = f"WHERE {' AND '.join(level_where)}" if level_where else ""
     # Fenced: the planner cannot tell how few levels have demand, and would otherwise join every

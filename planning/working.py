@@ -104,12 +104,22 @@ def explanation(row) -> list[Step]:
         )
     else:
         working = f"{rate(z, 3)} × {rate(sigma_d)} × √{qty(lead)}"
+    difference = row.suggested_safety_stock - row.safety_stock
     steps.append(
         Step(
             "Safety stock",
-            f"SS = {safety.formula}",
-            f"{working} = {rate(safety.value, 1)}",
-            f"suggested {row.suggested_safety_stock:,} (rounded up); now {row.safety_stock:,}",
+            f"set on the level (planned with); suggested SS = {safety.formula}",
+            f"suggested: {working} = {rate(safety.value, 1)}, rounded up to "
+            f"{row.suggested_safety_stock:,}",
+            f"set {row.safety_stock:,}; suggested {row.suggested_safety_stock:,} ({difference:+,})",
+        )
+    )
+    steps.append(
+        Step(
+            "Lead-time demand",
+            "DL = ⌈d × L⌉, whole units",
+            f"⌈{rate(d)} × {qty(lead)}⌉ = ⌈{rate(d * lead)}⌉",
+            f"DL = {row.lead_demand:,}",
         )
     )
     if row.rop_is_manual:
@@ -117,33 +127,34 @@ def explanation(row) -> list[Step]:
             Step(
                 "Reorder point",
                 "manual value set on the stock level",
-                "the computed d × L + SS is not used",
-                f"ROP = {qty(row.rop)}",
+                "DL + SS is not used",
+                f"ROP = {row.rop:,}",
             )
         )
     else:
         steps.append(
             Step(
                 "Reorder point",
-                "ROP = d × L + SS",
-                f"{rate(d)} × {qty(lead)} + {rate(safety.value, 1)}",
-                f"ROP = {rate(row.rop, 1)}",
+                "ROP = DL + SS (the safety stock set on the level)",
+                f"{row.lead_demand:,} + {row.safety_stock:,}",
+                f"ROP = {row.rop:,}",
             )
         )
     days = row.review_days
     if row.projected > row.rop:
-        quantity_working = f"projected {row.projected:,} is above ROP {rate(row.rop, 1)}"
+        quantity_working = f"projected {row.projected:,} is above ROP {row.rop:,}"
     else:
-        target = float(row.rop) + d * days
+        target = row.rop + row.review_demand
         quantity_working = (
-            f"projected {row.projected:,} ≤ ROP; target {rate(row.rop, 1)} + {rate(d)} × {days} "
-            f"= {rate(target, 1)}; short by {rate(max(0.0, target - row.projected), 1)}; "
+            f"projected {row.projected:,} ≤ ROP; RD = ⌈{rate(d)} × {days}⌉ = "
+            f"{row.review_demand:,}; target ROP + RD = {row.rop:,} + {row.review_demand:,} = "
+            f"{target:,}; short by {max(0, target - row.projected):,}; "
             f"packs of {row.pack_size:,}, at least {row.min_order_qty:,}"
         )
     steps.append(
         Step(
             "Suggested quantity",
-            f"up to ROP + d × {days}-day review, rounded up to the pack, at least the minimum",
+            f"up to ROP + RD ({days}-day review), rounded up to the pack, at least the minimum",
             quantity_working,
             f"{row.suggested_qty:,}" + ("" if row.supplier_id else " (no supplier to order from)"),
         )
@@ -197,14 +208,15 @@ def rop_tip(row) -> str:
     if row.rop_is_manual:
         return "Manual reorder point set on the stock level"
     return (
-        f"ROP = d × L + SS = {rate(row.d)} × {qty(row.lead_time_days)} + "
-        f"{rate(row.safety_stock_result.value, 1)} = {rate(row.rop, 1)}"
+        f"ROP = DL + SS = ⌈{rate(row.d)} × {qty(row.lead_time_days)}⌉ + {row.safety_stock:,} "
+        f"(set) = {row.lead_demand:,} + {row.safety_stock:,} = {row.rop:,}"
     )
 
 
 def quantity_tip(row) -> str:
     """The suggested quantity's rule in one line."""
     return (
-        f"Enough to bring projected {row.projected:,} up to ROP + d × {row.review_days} days, "
+        f"Enough to bring projected {row.projected:,} up to ROP + RD = {row.rop:,} + "
+        f"{row.review_demand:,} (d × {row.review_days} days, rounded up), "
         f"rounded up to packs of {row.pack_size:,}, at least {row.min_order_qty:,}"
     )

@@ -2,7 +2,7 @@
 
 `supply_changed` is sent inside the transaction of a write that changed what products are
 bought on in ways the models' own save signals do not announce: a bulk import of supply terms
-(`product_ids`), or a delivery that adds to a supplier's measured lead times (`supplier_ids`).
+(`product_ids`; `supplier_ids` may name whole suppliers).
 """
 
 from django.dispatch import Signal

@@ -8,21 +8,20 @@ working, by `planning.selectors.suggestions`.
 
 What keeps the query to one pass over the planned levels:
 - each level that can need ordering has a row in the stored plan (`planning.models.LevelPlan`):
-  its demand's mean and variance over the window, its chosen term's numbers, its computed
-  reorder point and review period's demand, whether product and warehouse are active, and a
+  its demand's mean and variance over the window, its chosen term's numbers, its lead-time and
+  review-period demand (whole units), whether product and warehouse are active, and a
   trigger-kept copy of its counters, safety stock and manual reorder point. The screen makes
   sure the plan is for today's window (`plan_current`), then reads that table alone;
-- a level without a plan row has no demand in the window, no queue and no manual reorder point,
-  so d = σd = 0 and its reorder point is 0 while its projected stock is at least 0: it cannot
+- a level without a plan row has no demand in the window, no queue, no manual reorder point and
+  no safety stock, so its reorder point is 0 while its projected stock is at least 0: it cannot
   need ordering;
 - one pass counts, per supplier, the rows at or below their reorder point, the urgent ones and
   their order value, and the catalogue's stockouts and backorder value;
 - the page is cut from the supplier groups it overlaps (the groups are counted and put in order
   first), so SKUs, names and units are read only there.
 
-The plan's reorder point uses Acklam's rational approximation of the standard normal quantile
-(relative error below 1.2 × 10⁻⁹) for products with a service level of their own; the default
-level's z is computed exactly once, and the rows shown use the exact value.
+The reorder point is whole units: the plan's lead-time demand ⌈d × L⌉ plus the safety stock set
+on the level (or the manual reorder point), so the SQL and the rows agree to the unit.
 """
 
 # The SQL below is assembled from constants, table names and column names; every value is a
@@ -51,8 +50,6 @@ from planning.selectors.inputs import (
 from planning.sql import Query, greatest, table
 from suppliers.models import Supplier
 
-# Float noise must not push a ceiling up by a whole unit (as `formulas.ceil_clean`).
-NOISE = 1e-9
 # Rows fetched at a time from the streamed (CSV) form of the query.
 STREAM_CHUNK = 2000
 
@@ -99,8 +96,8 @@ SHOWN_COLUMNS = (
 
 def _rows_cte(query: Query, *, warehouse_id: int | None) -> None:
     """`rows`: each planned level with its counters (the plan's trigger-kept copy), projected
-    stock and reorder point (the manual one when set, else the plan's). Not materialized: each
-    reader takes only the columns it needs."""
+    stock and reorder point (the manual one when set, else the lead-time demand plus the safety
+    stock set on the level). Not materialized: each reader takes only the columns it needs."""
     where, params = "", []
     if warehouse_id:
         where, params = " WHERE pl.warehouse_id = %s", [int(warehouse_id)]
@@ -111,7 +108,7 @@ def _rows_cte(query: Query, *, warehouse_id: int | None) -> None:
         "pl.reorder_point, pl.demand_units AS s1, pl.demand_squares AS s2, pl.unit_cost, "
         "pl.daily_mean AS d, pl.review_demand AS review, pl.is_active AS active, "
         "pl.on_hand - pl.allocated + pl.on_order - pl.backordered AS projected, "
-        "COALESCE(pl.reorder_point, pl.reorder_at) AS rop, "
+        "COALESCE(pl.reorder_point, pl.lead_demand + pl.safety_stock) AS rop, "
         "CASE WHEN COALESCE(pl.pack_size, 1) > 1 THEN pl.pack_size ELSE 1 END AS pack, "
         "CASE WHEN COALESCE(pl.min_order_qty, 1) > 1 THEN pl.min_order_qty ELSE 1 END AS minimum "
         f"FROM {table(LevelPlan)} pl{where})",
@@ -125,13 +122,13 @@ URGENT = "(c.projected < c.safety_stock OR c.backordered > 0)"
 def _listed(
     *, warehouse_id: int | None, supplier_id: int | None, urgent_only: bool
 ) -> tuple[str, list]:
-    """The condition (on `rows` aliased c) of a level on the list: active, at or below its
-    reorder point, and within the filters."""
+    """The condition (on `rows` aliased c) of a level on the list: active, with customers
+    waiting or at or below its reorder point, and within the filters."""
     where = [
         "c.active",
-        "c.projected <= c.rop",
         # An empty level nobody asked for sits "at" a reorder point of 0: nothing to decide.
-        "NOT (c.rop = 0 AND c.projected = 0 AND c.d = 0)",
+        "(c.backordered > 0 OR (c.projected <= c.rop "
+        "AND NOT (c.rop = 0 AND c.projected = 0 AND c.d = 0)))",
     ]
     params: list = []
     if warehouse_id:
@@ -146,13 +143,13 @@ def _listed(
 
 
 def _line_value() -> str:
-    """The value (on `rows` aliased c) of the order the level needs: the shortfall up to the
-    review period's demand, raised to the minimum and rounded up to whole packs, at unit cost."""
-    shortfall = f"CEILING(c.rop + c.review - c.projected - {NOISE!r})"
+    """The value (on `rows` aliased c) of the order the level needs: nothing while projected
+    stock is above the reorder point; else the shortfall up to ROP + RD, raised to the minimum
+    and rounded up to whole packs, at unit cost (whole numbers throughout)."""
+    shortfall = "(c.rop + c.review - c.projected)"
     quantity = (
-        f"(CASE WHEN {shortfall} <= 0 THEN 0 "
-        f"ELSE CEILING(1.0 * {greatest(shortfall, 'c.minimum')} / c.pack - {NOISE!r}) "
-        "* c.pack END)"
+        f"(CASE WHEN c.projected > c.rop OR {shortfall} <= 0 THEN 0 "
+        f"ELSE ({greatest(shortfall, 'c.minimum')} + c.pack - 1) / c.pack * c.pack END)"
     )
     return f"COALESCE(c.unit_cost * {quantity}, 0)"
 

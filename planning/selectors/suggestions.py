@@ -21,9 +21,11 @@ from planning.formulas import (
     demand_stats_from_sums,
     eoq,
     eoq_units,
+    lead_time_demand,
     reorder_point,
     safety_stock,
     suggested_order_quantity,
+    whole_units,
     z_for,
 )
 from planning.selectors.inputs import LevelInputs, level_inputs
@@ -62,7 +64,11 @@ class ReorderRow:
     lead_time_samples: int
     service_level: float
     z: float
-    rop: float
+    # DL = ⌈d × L⌉ and RD = ⌈d × review period⌉, whole units.
+    lead_demand: int
+    review_demand: int
+    # ROP = DL + the safety stock set on the level, or the manual reorder point.
+    rop: int
     rop_is_manual: bool
     review_days: int
     suggested_qty: int
@@ -197,6 +203,10 @@ def suggestions_for(
 
 
 def _at_or_below_reorder_point(row: ReorderRow) -> bool:
+    """A level is listed when customers wait for it, or when its projected stock is at or below
+    its reorder point (so always when below the safety stock set on it)."""
+    if row.backordered > 0:
+        return True
     # An empty level nobody asked for sits "at" a reorder point of 0; there is nothing to decide.
     if row.rop == 0 and row.projected == 0 and row.d == 0:
         return False
@@ -241,16 +251,17 @@ def _row(
         lead_time=lead_time,
         sigma_lead_time=sigma_lead_time,
     )
+    lead_demand = lead_time_demand(d=demand.mean, lead_time=lead_time)
+    review_demand = whole_units(demand.mean * review_days)
     rop = reorder_point(
-        d=demand.mean, lead_time=lead_time, safety_stock=ss.value, manual=inputs.reorder_point
+        lead_demand=lead_demand, safety_stock=inputs.safety_stock, manual=inputs.reorder_point
     )
     pack_size = term.pack_size if term else 1
     min_order_qty = term.min_order_qty if term else 1
     qty = suggested_order_quantity(
         projected=projected,
         rop=rop,
-        d=demand.mean,
-        review_days=review_days,
+        review_demand=review_demand,
         pack_size=pack_size,
         min_order_qty=min_order_qty,
     )
@@ -291,6 +302,8 @@ def _row(
         lead_time_samples=samples,
         service_level=service_level,
         z=z,
+        lead_demand=lead_demand,
+        review_demand=review_demand,
         rop=rop,
         rop_is_manual=inputs.reorder_point is not None,
         review_days=review_days,

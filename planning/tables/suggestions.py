@@ -44,7 +44,7 @@ class ReorderSuggestionTable(tables.Table):
     on_order = tables.Column("On order", accessor="row__on_order", attrs=NUM, orderable=False)
     projected = tables.Column("Projected", accessor="row__projected", attrs=NUM, orderable=False)
     safety = tables.Column(
-        "Safety stock now → suggested",
+        "Safety stock set → suggested",
         accessor="row__suggested_safety_stock",
         attrs={"td": {"class": "num"}, "th": {"class": "num safety-col"}},
         orderable=False,
@@ -195,11 +195,18 @@ class ReorderSuggestionTable(tables.Table):
                 row.sku,
                 row.warehouse_code,
             )
+        difference = value - row.safety_stock
         return html(
-            '{} → <span class="ss-suggested" title="{}">{}</span>{}',
+            '{} → <span class="ss-suggested" title="{}">{}</span>{}{}',
             f"{row.safety_stock:,}",
             safety_tip(row),
             f"{value:,}",
+            html(
+                ' <span class="small text-body-secondary ss-difference">({})</span>',
+                f"{difference:+,}",
+            )
+            if difference
+            else "",
             apply,
         )
 
@@ -208,7 +215,7 @@ class ReorderSuggestionTable(tables.Table):
         return html(
             '<span title="{}">{}</span>{}',
             rop_tip(record.row),
-            qty(round(float(value), 1)),
+            f"{value:,}",
             manual if record.row.rop_is_manual else "",
         )
 

@@ -22,7 +22,6 @@ from suppliers.models import (
     ShipmentLine,
 )
 from suppliers.services.purchasing import purchase_order_lock, purchase_order_status_require
-from suppliers.signals import supply_changed
 
 
 @dataclass
@@ -146,9 +145,6 @@ def shipment_receive(
     PurchaseOrderLine.objects.bulk_update([po_lines[i] for i in wanted], ["quantity_received"])
     stock_movements_apply(specs=specs, by=by, also_save=("on_order",))
     complete = all(line.quantity_received >= line.quantity_ordered for line in po_lines.values())
-    if po.status == PurchaseOrderStatus.SENT:
-        # The order's first delivery: one more measured lead time for its supplier.
-        supply_changed.send(sender=Shipment, product_ids=None, supplier_ids=[po.supplier_id])
     po.status = PurchaseOrderStatus.RECEIVED if complete else PurchaseOrderStatus.PARTIALLY_RECEIVED
     po.closed_at = timezone.now() if complete else None
     po.save(update_fields=["status", "closed_at"])

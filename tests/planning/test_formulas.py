@@ -14,9 +14,11 @@ from planning.formulas import (
     demand_stats_from_sums,
     eoq,
     eoq_units,
+    lead_time_demand,
     reorder_point,
     safety_stock,
     suggested_order_quantity,
+    whole_units,
     z_for,
 )
 
@@ -24,14 +26,30 @@ from planning.formulas import (
 
 
 def test_issue_check_safety_stock_and_reorder_point():
-    # d = 30/day, σd = 5, L = 10 days, z = 1.65: SS = 1.65 × 5 × √10 = 26.09, ROP = 326.09.
+    # d = 30/day, σd = 5, L = 10 days, z = 1.65: the suggested SS = 1.65 × 5 × √10 = 26.09 → 27.
+    # The plan uses the safety stock set on the level (here the suggestion, applied):
+    # DL = ⌈30 × 10⌉ = 300, ROP = DL + SS = 300 + 27 = 327.
     ss = safety_stock(z=1.65, d=30, sigma_d=5, lead_time=10)
-    rop = reorder_point(d=30, lead_time=10, safety_stock=ss.value)
+    lead_demand = lead_time_demand(d=30, lead_time=10)
+    rop = reorder_point(lead_demand=lead_demand, safety_stock=ceil_clean(ss.value))
 
     assert round(ss.value, 1) == 26.1
-    assert round(rop, 1) == 326.1
+    assert (lead_demand, rop) == (300, 327)
     assert ss.formula == FORMULA_FIXED_LEAD_TIME == "z × σd × √L"
     assert ss.inputs == {"z": 1.65, "d": 30.0, "sigma_d": 5.0, "L": 10.0, "sigma_L": 0.0}
+
+
+def test_the_reorder_point_uses_the_safety_stock_set_not_the_suggestion():
+    # Staff set 10 where 27 is suggested: the plan reorders at 300 + 10.
+    assert reorder_point(lead_demand=300, safety_stock=10) == 310
+
+
+def test_lead_time_demand_is_whole_units_rounded_up_without_float_noise():
+    assert lead_time_demand(d=0.23, lead_time=10) == 3  # 2.3 → 3
+    assert lead_time_demand(d=0.1, lead_time=30) == 3  # 3.0000000000000004 → 3
+    assert lead_time_demand(d=0, lead_time=30) == 0
+    assert whole_units(7.00000001) == 8
+    assert whole_units(7.0000000009) == 7
 
 
 # --- demand ----------------------------------------------------------------------------------
@@ -122,7 +140,8 @@ def test_safety_stock_without_demand_history_is_zero():
     ss = safety_stock(z=z_for(0.95), d=stats.mean, sigma_d=stats.stdev, lead_time=14)
 
     assert ss.value == 0
-    assert reorder_point(d=stats.mean, lead_time=14, safety_stock=ss.value) == 0
+    assert lead_time_demand(d=stats.mean, lead_time=14) == 0
+    assert reorder_point(lead_demand=0, safety_stock=0) == 0
 
 
 def test_safety_stock_never_negative_below_fifty_percent():
@@ -144,82 +163,58 @@ def test_safety_stock_refuses_negative_inputs(name):
 
 
 def test_reorder_point_manual_value_wins():
-    assert reorder_point(d=30, lead_time=10, safety_stock=26.1, manual=50) == 50
+    assert reorder_point(lead_demand=300, safety_stock=26, manual=50) == 50
 
 
 def test_reorder_point_manual_zero_is_still_manual():
-    assert reorder_point(d=30, lead_time=10, safety_stock=26.1, manual=0) == 0
+    assert reorder_point(lead_demand=300, safety_stock=26, manual=0) == 0
 
 
 # --- suggested quantity ----------------------------------------------------------------------
 
 
-def test_no_order_while_projected_above_reorder_point():
-    qty = suggested_order_quantity(
-        projected=327, rop=326.1, d=30, review_days=14, pack_size=1, min_order_qty=1
-    )
+def order(**values):
+    return suggested_order_quantity(
+        **{"pack_size": 1, "min_order_qty": 1, **values}
+    )  # fmt: skip
 
-    assert qty == 0
+
+def test_no_order_while_projected_above_reorder_point():
+    assert order(projected=328, rop=327, review_demand=420) == 0
 
 
 def test_order_at_reorder_point_covers_the_review_period():
-    # Target ROP + d × review = 326.1 + 420 = 746.1; from 300 that is 446.1 → 447.
-    qty = suggested_order_quantity(
-        projected=300, rop=326.1, d=30, review_days=14, pack_size=1, min_order_qty=1
-    )
-
-    assert qty == 447
+    # Target ROP + RD = 327 + ⌈30 × 14⌉ = 747; from 300 that is 447.
+    assert order(projected=300, rop=327, review_demand=420) == 447
 
 
 def test_order_is_rounded_up_to_whole_packs():
-    qty = suggested_order_quantity(
-        projected=300, rop=326.1, d=30, review_days=14, pack_size=24, min_order_qty=1
-    )
-
-    assert qty == 456  # 447 → 19 packs of 24
+    assert order(projected=300, rop=327, review_demand=420, pack_size=24) == 456  # 19 packs
 
 
 def test_order_is_at_least_the_minimum_rounded_to_packs():
-    # Needs 3; minimum 15 in packs of 10 → 20.
-    qty = suggested_order_quantity(
-        projected=0, rop=1, d=0.5, review_days=4, pack_size=10, min_order_qty=15
-    )
-
-    assert qty == 20
+    # Needs 1 + 2 = 3; minimum 15 in packs of 10 → 20.
+    assert order(projected=0, rop=1, review_demand=2, pack_size=10, min_order_qty=15) == 20
 
 
 def test_huge_pack_size_orders_one_pack():
-    qty = suggested_order_quantity(
-        projected=2, rop=5, d=1, review_days=14, pack_size=100_000, min_order_qty=1
-    )
-
-    assert qty == 100_000
+    assert order(projected=2, rop=5, review_demand=14, pack_size=100_000) == 100_000
 
 
 def test_backorders_make_projected_negative_and_are_covered():
-    # Projected −40 (owed to customers): 0 + 0 × 14 + 40 = 40.
-    qty = suggested_order_quantity(
-        projected=-40, rop=0, d=0, review_days=14, pack_size=1, min_order_qty=1
-    )
-
-    assert qty == 40
+    # Projected −40 (owed to customers): 0 + 0 + 40 = 40.
+    assert order(projected=-40, rop=0, review_demand=0) == 40
 
 
 def test_nothing_to_order_without_demand_or_shortfall():
-    qty = suggested_order_quantity(
-        projected=0, rop=0, d=0, review_days=14, pack_size=6, min_order_qty=12
-    )
-
-    assert qty == 0
+    assert order(projected=0, rop=0, review_demand=0, pack_size=6, min_order_qty=12) == 0
 
 
 def test_float_noise_does_not_add_a_unit():
     assert ceil_clean(26.000000000000004) == 26
     assert ceil_clean(26.01) == 27
-    qty = suggested_order_quantity(
-        projected=0, rop=0.1 + 0.2, d=0, review_days=0, pack_size=1, min_order_qty=1
-    )
-    assert qty == 1
+    # d × R = 0.1 × 30 is 3.0000000000000004 in floats: 3 units of review demand, not 4.
+    assert order(projected=0, rop=0, review_demand=whole_units(0.1 * 30)) == 3
 
 
 # --- EOQ -------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
 from decimal import Decimal
 
 import pytest
@@ -61,10 +60,8 @@ def test_full_refresh_writes_the_inputs_and_the_reorder_point_by_hand(selling):
     assert row.daily_mean == pytest.approx(mean, rel=1e-12)
     assert row.daily_variance == pytest.approx(variance, rel=1e-12)
     assert (row.pack_size, row.lead_time_days, row.unit_cost) == (12, 10, Decimal("2.50"))
-    # d × L + z × σd × √L at the default 95 % (no measured lead times: σL = 0)
-    z = 1.6448536269514722
-    assert row.reorder_at == pytest.approx(mean * 10 + z * math.sqrt(variance) * math.sqrt(10))
-    assert row.review_demand == pytest.approx(mean * 14)
+    # DL = ⌈0.2 × 10⌉ = 2 and RD = ⌈0.2 × 14⌉ = 3, whole units.
+    assert (row.lead_demand, row.review_demand) == (2, 3)
     # The copy of the level's counters.
     assert (row.on_hand, row.allocated, row.backordered) == (30, 18, 0)
     assert PlanRefresh.objects.get().day == today()
@@ -137,7 +134,7 @@ def test_a_term_edit_changes_the_plan_of_its_product(selling):
 
     row = plan_of(level)
     assert (row.pack_size, row.lead_time_days) == (24, 20)
-    assert row.reorder_at > row.daily_mean * 20
+    assert row.lead_demand == 4  # ⌈0.2 × 20⌉
     assert plan_differences() == []
 
 
@@ -154,30 +151,31 @@ def test_a_cheaper_quicker_term_and_a_switched_off_supplier_change_the_choice(se
     assert plan_differences() == []
 
 
-def test_a_first_delivery_adds_to_the_suppliers_measured_lead_times(selling, staff_user):
+def test_deliveries_reach_the_plan_through_the_levels_counters(selling, staff_user):
     level = level_for(selling["widget"], selling["main"])
-    for _ in range(2):
-        po = sent_po(selling["supplier"], selling["main"], [(selling["widget"], 12)], by=staff_user)
-        po.sent_at = po.sent_at - dt.timedelta(days=5 + 3 * _)
-        po.save(update_fields=["sent_at"])
-        line = po.lines.get()
-        shipment_receive(
-            purchase_order_id=po.pk,
-            quantities={line.pk: 12},
-            idempotency_key=f"receipt-{po.pk}",
-            by=staff_user,
-        )
+    po = sent_po(selling["supplier"], selling["main"], [(selling["widget"], 12)], by=staff_user)
+    assert plan_of(level).on_order == 12
+    line = po.lines.get()
+    shipment_receive(
+        purchase_order_id=po.pk,
+        quantities={line.pk: 12},
+        idempotency_key=f"receipt-{po.pk}",
+        by=staff_user,
+    )
 
-    assert plan_of(level).lead_time_variance == pytest.approx(4.5, rel=1e-6)  # 5 and 8 days
+    row = plan_of(level)
+    assert (row.on_hand, row.on_order) == (42, 0)
     assert plan_differences() == []
 
 
-def test_a_products_service_level_and_a_warehouse_switched_off(selling):
+def test_a_product_or_a_warehouse_switched_off(selling):
     level = level_for(selling["widget"], selling["main"])
-    before = plan_of(level).reorder_at
-    selling["widget"].service_level = Decimal("0.99")
+    selling["widget"].is_active = False
     selling["widget"].save()
-    assert plan_of(level).reorder_at > before
+    assert plan_of(level).is_active is False
+    selling["widget"].is_active = True
+    selling["widget"].save()
+    assert plan_of(level).is_active is True
 
     selling["main"].is_active = False
     selling["main"].save()
@@ -214,11 +212,11 @@ def test_the_days_first_read_and_a_settings_change_refresh_every_level(selling, 
     plan_current()
     assert PlanRefresh.objects.get().day == today()
 
-    with override_settings(BACKSTOCK_SERVICE_LEVEL=0.99):
+    with override_settings(BACKSTOCK_REVIEW_PERIOD_DAYS=28):
         level = level_for(selling["widget"], selling["main"])
-        before = plan_of(level).reorder_at
+        assert plan_of(level).review_demand == 3
         plan_current()
-        assert plan_of(level).reorder_at > before
+        assert plan_of(level).review_demand == 6  # ⌈0.2 × 28⌉
         assert plan_differences() == []
 
 
@@ -290,3 +288,46 @@ def test_a_refresh_that_finds_the_plan_current_once_it_holds_the_lock_does_nothi
     assert plan_of(level).pack_size == 99
     plan_refresh_all()
     assert plan_of(level).pack_size == 12
+
+
+def test_a_level_below_its_set_safety_stock_appears_without_any_demand(selling, staff_user):
+    quiet = ProductFactory(sku="QUIET")
+    preferred(quiet, pack_size=1)
+    give_stock(quiet, selling["main"], 3, by=staff_user)
+    level = level_for(quiet, selling["main"])
+    assert level.pk not in [row.level_id for row in reorder_suggestions()]
+
+    safety_stock_set(level_ids=[level.pk], value=5, by=staff_user)
+
+    row = row_for(reorder_suggestions(), quiet, selling["main"])
+    assert (row.lead_demand, row.safety_stock, row.rop) == (0, 5, 5)  # DL 0 + SS 5
+    assert row.urgent
+    assert row.suggested_qty == 2  # up to ROP + RD = 5 + 0 from 3
+    assert screen_page(limit=10).total == 1
+    assert plan_differences() == []
+
+
+def test_a_level_with_customers_waiting_appears_even_when_supply_covers_them(selling, staff_user):
+    level = level_for(selling["widget"], selling["main"])
+    place(selling["customer"], selling["main"], [(selling["widget"], 20)], by=staff_user)
+    sent_po(selling["supplier"], selling["main"], [(selling["widget"], 60)], by=staff_user)
+
+    row = row_for(reorder_suggestions(), selling["widget"], selling["main"])
+    assert row.backordered == 8
+    assert row.projected > row.rop
+    assert row.suggested_qty == 0
+    assert [r.level_id for r in screen_page(limit=10).rows] == [level.pk]
+
+
+def test_applying_the_suggested_safety_stock_moves_the_reorder_point(selling, staff_user):
+    level = level_for(selling["widget"], selling["main"])
+    place(selling["customer"], selling["main"], [(selling["widget"], 40)], by=staff_user)
+    before = row_for(reorder_suggestions(), selling["widget"], selling["main"])
+    assert before.rop == before.lead_demand  # nothing set yet
+
+    safety_stock_set(level_ids=[level.pk], value=before.suggested_safety_stock, by=staff_user)
+
+    after = row_for(reorder_suggestions(), selling["widget"], selling["main"])
+    assert after.rop == after.lead_demand + before.suggested_safety_stock
+    assert after.suggested_qty >= before.suggested_qty
+    assert plan_differences() == []

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.models import SafetyStockChange, StockLevel
+from inventory.services import safety_stock_set
 from orders.models import Allocation, AllocationKind, OrderLine, SalesOrder
 from orders.services import order_cancel, release_confirm, release_propose
 from orders.services.release import ReleaseDecision
@@ -73,9 +74,13 @@ def test_issue_check_through_a_dashboard_row(settings, product, warehouse):
     assert (row.d, row.sigma_d, row.lead_time_days) == (30, 5, 10)
     assert round(row.z, 2) == 1.65
     assert round(row.safety_stock_result.value, 1) == 26.1
-    assert round(row.rop, 1) == 326.1
     assert row.suggested_safety_stock == 27
     assert row.formula == FORMULA_FIXED_LEAD_TIME
+    # Planned with the safety stock set (none yet): ROP = DL + 0 = ⌈30 × 10⌉ = 300; with the
+    # suggestion applied, 300 + 27.
+    assert (row.lead_demand, row.safety_stock, row.rop) == (300, 0, 300)
+    safety_stock_set(level_ids=[row.level_id], value=row.suggested_safety_stock, by=None)
+    assert row_for(reorder_suggestions(), product).rop == 327
 
 
 def test_row_shows_every_input_and_result(manager_user, staff_user, product, warehouse):
@@ -99,9 +104,9 @@ def test_row_shows_every_input_and_result(manager_user, staff_user, product, war
     daily = [history.get(i, 0) for i in range(10)]
     d, sigma = statistics.fmean(daily), statistics.stdev(daily)
     ss = Z95 * sigma * math.sqrt(9)
-    rop = d * 9 + ss
-    target = rop + d * 14 - 18  # projected = 12 on hand + 6 on order
-    qty = max(math.ceil(target), 12)
+    rop = math.ceil(d * 9) + 0  # DL + the safety stock set (none)
+    target = rop + math.ceil(d * 14) - 18  # projected = 12 on hand + 6 on order
+    qty = max(target, 12)
     qty = math.ceil(qty / 6) * 6
     assert row.level_id == level.pk
     assert (row.on_hand, row.allocated, row.available, row.backordered, row.on_order) == (
@@ -122,7 +127,7 @@ def test_row_shows_every_input_and_result(manager_user, staff_user, product, war
         {"z": Z95, "d": d, "sigma_d": sigma, "L": 9.0, "sigma_L": 0.0}
     )
     assert row.suggested_safety_stock == math.ceil(ss)
-    assert row.rop == pytest.approx(rop)
+    assert row.rop == rop
     assert not row.rop_is_manual
     assert row.suggested_qty == qty
     assert (row.pack_size, row.min_order_qty) == (6, 12)

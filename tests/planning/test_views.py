@@ -205,6 +205,9 @@ def test_manager_sees_suggestions_grouped_by_supplier_with_their_working(
     assert f"{widget.line_value:,.2f}" in cells
     # Every number explainable: the formula and its inputs on hover and in the expandable row.
     assert "SS = z × σd × √L" in cells
+    # The safety stock set beside the suggestion, with the difference.
+    difference = widget.suggested_safety_stock - widget.safety_stock
+    assert f'ss-difference">({difference:+,})</span>' in cells
     explain = re.search(
         rf'<tr class="reorder-explain collapse" id="explain-{widget.level_id}">(.*?)</table>',
         html,
@@ -218,7 +221,11 @@ def test_manager_sees_suggestions_grouped_by_supplier_with_their_working(
         "95 % (default)",
         f"z = {widget.z:.3f}",
         "SS = z × σd × √L",
-        "ROP = d × L + SS",
+        "DL = ⌈d × L⌉",
+        f"DL = {widget.lead_demand:,}",
+        "ROP = DL + SS (the safety stock set on the level)",
+        f"{widget.lead_demand:,} + {widget.safety_stock:,}",
+        f"ROP = {widget.rop:,}",
         "packs of 12, at least 24",
     ):
         assert text in explain, text
