@@ -6,7 +6,7 @@ missed it, so a limit that is fixed simply stops being quoted. Keys are page key
 
 WHY_NOT_MET: dict[str, str] = {
     "reorder": (
-        "the screen reads the stored plan alone (about 60,000 narrow rows at size L: one "
+        "the screen reads the stored plan alone (about 65,000 narrow rows at size L: one "
         "parallel pass counts the list, its supplier groups and the catalogue's stockouts, then "
         "the page's rows come from the few groups it overlaps), about 85 ms; the rest is the "
         "KPIs' aggregate over the 50,000 waiting lines (about 35 ms), the backorder history "
