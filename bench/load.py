@@ -108,6 +108,17 @@ def sessions_open(count: int, env: dict[str, str]) -> list[list[str]]:
     return [line.split()[1:3] for line in done.stdout.splitlines() if line.startswith("session ")]
 
 
+def customer_numbers(database_url: str, limit: int = 200) -> list[int]:
+    """Numbers of active customers, for the clerks to type into the order form's look-up."""
+    import psycopg
+
+    with psycopg.connect(database_url) as connection:
+        rows = connection.execute(
+            "SELECT id FROM orders_customer WHERE is_active ORDER BY random() LIMIT %s", [limit]
+        ).fetchall()
+    return [number for (number,) in rows]
+
+
 def skus_to_order(database_url: str, limit: int = 500) -> list[str]:
     import psycopg
 
@@ -220,6 +231,7 @@ def run_load(
                     "accounts": ACCOUNTS,
                     "sessions": sessions_open(users, env),
                     "skus": skus_to_order(database_url),
+                    "customers": customer_numbers(database_url),
                 }
             )
         )

@@ -243,10 +243,12 @@ class StaffUser(HttpUser):
         if form is None:
             return
         fields = dict(form["fields"])
-        # The customer is typed, as a clerk does: a few characters, then one of the suggestions.
+        # The customer is typed, as a clerk does: its number, then one of the suggestions. The
+        # numbers are ones that exist, so every placement is really tried.
+        number = random.choice(DATA.get("customers") or [random.randint(1, 99)])
         suggestions = self.client.get(
             "/orders/new/customer-lookup/",
-            params={"customer": str(random.randint(1, 99))},
+            params={"customer": str(number)},
             name="customer lookup",
         )
         customers = [html.unescape(value) for value in OPTION_VALUE.findall(suggestions.text)]
