@@ -24,8 +24,7 @@ from common.admin import (
 )
 from common.forms import WholeNumberField
 from inventory.models import Product, SafetyStockChange, StockLevel, StockMovement, Warehouse
-from inventory.services import safety_stock_record, stock_adjust
-from inventory.signals import level_settings_changed
+from inventory.services import reorder_point_record, safety_stock_record, stock_adjust
 
 # --- inventory models --------------------------------------------------------------------------
 
@@ -171,26 +170,31 @@ class StockLevelAdmin(EditedColumnsOnlyMixin, admin.ModelAdmin):
         url = reverse("admin:inventory_stockmovement_changelist") + f"?level__id__exact={obj.pk}"
         return format_html('<a href="{}">Stock movements</a>', url)
 
-    def save_model(self, request, obj, form, change):
-        self._save_level(request, obj, form, change)
-        if "reorder_point" in form.changed_data:
-            # Written in this transaction, so it holds the level's row lock.
-            level_settings_changed.send(sender=StockLevel, level_ids=[obj.pk])
+    # Columns with a service of their own, which the admin's edit goes through.
+    SERVICE_COLUMNS = ("safety_stock", "reorder_point")
 
-    def _save_level(self, request, obj, form, change):
-        if change and "safety_stock" in form.changed_data:
-            # Through the service that keeps the history (safety_stock_set's own writer, which
-            # runs inside the change view's transaction); the other edited columns save after.
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            if obj.reorder_point is not None:
+                reorder_point_record(level_id=obj.pk, value=obj.reorder_point)
+            return
+        # Through the services (each runs inside the change view's transaction): the safety
+        # stock's keeps its history, the reorder point's tells planning; the other edited
+        # columns save after.
+        if "safety_stock" in form.changed_data:
             safety_stock_record(
                 values={obj.pk: (obj.safety_stock, "Changed in the admin")}, by=request.user
             )
-            others = [
-                name for name in edited_columns(obj, form.changed_data) if name != "safety_stock"
-            ]
-            if others:
-                obj.save(update_fields=others)
-            return
-        super().save_model(request, obj, form, change)
+        if "reorder_point" in form.changed_data:
+            reorder_point_record(level_id=obj.pk, value=obj.reorder_point)
+        others = [
+            name
+            for name in edited_columns(obj, form.changed_data)
+            if name not in self.SERVICE_COLUMNS
+        ]
+        if others:
+            obj.save(update_fields=others)
 
     @admin.action(description="Adjust stock…", permissions=["adjust_stock"])
     def adjust_stock(self, request, queryset):

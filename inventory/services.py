@@ -345,6 +345,22 @@ def safety_stock_record(
     return changes
 
 
+def reorder_point_record(*, level_id: int, value: int | None) -> StockLevel:
+    """Give a level its manual reorder point (None: back to the computed one), inside the
+    caller's transaction, and announce it (`level_settings_changed`) while the level's row lock
+    is held: a level with a manual reorder point may need ordering whatever its demand. The one
+    writer of the manual reorder point (the admin's edit comes through here)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("reorder_point_record must run inside the caller's transaction")
+    level = StockLevel.objects.select_for_update(no_key=True).filter(pk=level_id).first()
+    if level is None:
+        raise ValidationError("This stock level no longer exists.", code="unknown_level")
+    level.reorder_point = value
+    levels_save(levels=[level], fields=["reorder_point"])
+    level_settings_changed.send(sender=StockLevel, level_ids=[level.pk])
+    return level
+
+
 MAX_LEVELS_PER_REQUEST = 10_000
 
 

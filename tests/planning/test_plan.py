@@ -9,12 +9,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.test import override_settings
 from django.urls import reverse
 
 from backoffice.integrity import plan_mismatches
 from inventory.models import StockLevel
-from inventory.services import safety_stock_set, stock_adjust
+from inventory.services import reorder_point_record, safety_stock_set, stock_adjust
 from orders.services import order_cancel
 from planning.models import LevelPlan, PlanRefresh
 from planning.plan import plan_current, plan_differences, plan_refresh, plan_refresh_all
@@ -330,4 +331,17 @@ def test_applying_the_suggested_safety_stock_moves_the_reorder_point(selling, st
     after = row_for(reorder_suggestions(), selling["widget"], selling["main"])
     assert after.rop == after.lead_demand + before.suggested_safety_stock
     assert after.suggested_qty >= before.suggested_qty
+    assert plan_differences() == []
+
+
+def test_the_reorder_point_service_sets_and_clears_it_and_the_plan_follows(selling):
+    level = level_for(selling["widget"], selling["main"])
+    with transaction.atomic():
+        reorder_point_record(level_id=level.pk, value=40)
+    assert plan_of(level).reorder_point == 40
+    assert row_for(reorder_suggestions(), selling["widget"], selling["main"]).rop == 40
+
+    with transaction.atomic():
+        reorder_point_record(level_id=level.pk, value=None)
+    assert plan_of(level).reorder_point is None
     assert plan_differences() == []
