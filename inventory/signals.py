@@ -2,7 +2,7 @@
 
 `level_settings_changed` is sent inside the transaction that changed the safety stock or the
 manual reorder point of stock levels (`level_ids`), after the levels were written (so the
-transaction holds their row locks): `safety_stock_record` and the admin's reorder point edit.
+transaction holds their row locks): `safety_stock_record` and `reorder_point_record`.
 """
 
 from django.dispatch import Signal
